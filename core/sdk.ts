@@ -37,9 +37,7 @@ export interface StandardSchemaV1<Input = unknown, Output = Input> {
 		readonly vendor: string;
 		readonly validate: (
 			value: unknown,
-		) =>
-			| StandardSchemaV1.Result<Output>
-			| Promise<StandardSchemaV1.Result<Output>>;
+		) => StandardSchemaV1.Result<Output> | Promise<StandardSchemaV1.Result<Output>>;
 		readonly types?: { readonly input: Input; readonly output: Output } | undefined;
 	};
 }
@@ -115,12 +113,23 @@ export interface EventTypeDefinition {
 	os?: ReadonlyArray<"linux" | "windows">;
 }
 
+/** A field as registered: its definition plus every event type it is available on. */
+export interface RegisteredFieldView extends FieldDefinition {
+	/** Event types the field can be read on (`*` = all). */
+	readonly eventTypes: readonly string[];
+	/** Plugin that registered it; absent for the built-in model. */
+	readonly origin?: string;
+}
+
 /** The field registry as plugins see it. */
 export interface FieldRegistryView {
-	field(name: string): FieldDefinition | undefined;
-	fields(): Iterable<FieldDefinition>;
+	readonly os: "linux" | "windows";
+	field(name: string): RegisteredFieldView | undefined;
+	fields(): Iterable<RegisteredFieldView>;
 	eventType(name: string): EventTypeDefinition | undefined;
 	eventTypes(): Iterable<EventTypeDefinition>;
+	/** Whether `field` can be read on events of `eventType`. */
+	availableOn(field: RegisteredFieldView, eventType: string): boolean;
 }
 
 /** Services shared between plugins, keyed by namespaced strings (`vigil/process-resolver/cache`). */
@@ -160,8 +169,20 @@ export interface PluginContext {
 	readonly signal: AbortSignal;
 }
 
-/** Push one batch of events onto the bus. Returns false if the bus dropped it (counted). */
-export type Emit = (batch: Event[]) => boolean;
+/**
+ * Push one batch of events onto the bus, synchronously. Returns how many events were accepted:
+ * a prefix of the batch. The rest did not fit in the bus queue and were dropped (the bus counts
+ * them under `bus.dropped{probe=…}`; a probe may also count them per event type).
+ */
+export interface Emit {
+	(batch: Event[]): number;
+	/**
+	 * Resolves once the bus can take `count` more events (at most its capacity). Sources that can
+	 * wait — a replay, a file tail — await it before emitting so they never drop; live kernel
+	 * sources can't wait and just emit.
+	 */
+	waitForRoom(count: number): Promise<void>;
+}
 
 type MaybeAsync<T> = T | Promise<T> | Effect.Effect<T, unknown>;
 

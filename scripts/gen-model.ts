@@ -39,16 +39,44 @@ interface Catalogue {
 const load = (file: string): Catalogue => JSON.parse(readFileSync(join(catalogueDir, file), "utf8"));
 
 /** Iterators: arrays of structured elements, usable with registers (`[A]`). */
-const ITERATORS = ["process.ancestors", "ptrace.tracee.ancestors", "signal.target.ancestors", "network_flow_monitor.flows"];
+const ITERATORS = [
+	"process.ancestors",
+	"ptrace.tracee.ancestors",
+	"signal.target.ancestors",
+	"network_flow_monitor.flows",
+];
 /** Leaves whose value is a list (any/none semantics). */
-const ARRAY_LEAVES = new Set(["argv", "args_flags", "args_options", "envp", "envs", "hashes", "k8s_groups", "helpers"]);
+const ARRAY_LEAVES = new Set([
+	"argv",
+	"args_flags",
+	"args_options",
+	"envp",
+	"envs",
+	"hashes",
+	"k8s_groups",
+	"helpers",
+]);
 const ARRAY_FIELDS = new Set(["container.tags", "event.rule.tags"]);
 /** Windows event types reachable under a shorter prefix (`create.registry.*` for create_key). */
 const CATEGORY: Record<string, string> = {};
 for (const t of ["exec", "signal", "exit", "fork", "syscalls", "prctl"]) CATEGORY[t] = "Process Activity";
-for (const t of ["bpf", "selinux", "mmap", "mprotect", "ptrace", "unload_module", "accept", "bind", "connect", "sysctl", "setsockopt", "cgroup_write"])
+for (const t of [
+	"bpf",
+	"selinux",
+	"mmap",
+	"mprotect",
+	"ptrace",
+	"unload_module",
+	"accept",
+	"bind",
+	"connect",
+	"sysctl",
+	"setsockopt",
+	"cgroup_write",
+])
 	CATEGORY[t] = "Kernel Activity";
-for (const t of ["imds", "packet", "dns", "dns_response", "network_flow_monitor"]) CATEGORY[t] = "Network Activity";
+for (const t of ["imds", "packet", "dns", "dns_response", "network_flow_monitor"])
+	CATEGORY[t] = "Network Activity";
 
 interface Families {
 	process: Set<string>;
@@ -58,8 +86,16 @@ interface Families {
 
 const familiesOf = (cat: Catalogue): Families => {
 	const of = (leaf: string, linkPart: string) =>
-		new Set(cat.properties_doc.filter((p) => p.name === leaf && p.link.includes(linkPart)).flatMap((p) => p.prefixes));
-	return { process: of("*.pid", "pidcontext"), file: of("*.path", "fileevent"), ipport: of("*.ip", "ipport") };
+		new Set(
+			cat.properties_doc
+				.filter((p) => p.name === leaf && p.link.includes(linkPart))
+				.flatMap((p) => p.prefixes),
+		);
+	return {
+		process: of("*.pid", "pidcontext"),
+		file: of("*.path", "fileevent"),
+		ipport: of("*.ip", "ipport"),
+	};
 };
 
 interface GenField {
@@ -98,7 +134,12 @@ const storageSegments = (name: string, eventType: string, os: "linux" | "windows
  * How a leaf under a family prefix reads. `o` is the expression of the family object
  * (`e.process?.parent`), `s` its storage segments.
  */
-const leafExpr = (fam: keyof Families | undefined, o: string, leaf: string, type: GenField["type"]): string | undefined => {
+const leafExpr = (
+	fam: keyof Families | undefined,
+	o: string,
+	leaf: string,
+	type: GenField["type"],
+): string | undefined => {
 	if (fam === "process") {
 		switch (leaf) {
 			case "args":
@@ -137,7 +178,8 @@ const leafExpr = (fam: keyof Families | undefined, o: string, leaf: string, type
 				return `(${o}?.group ?? D.groupName(${o}?.gid))`;
 		}
 	}
-	if (fam === "ipport" && leaf === "is_public") return `(${o}?.is_public as boolean | undefined ?? D.isPublicIp(${o}?.ip as string | undefined))`;
+	if (fam === "ipport" && leaf === "is_public")
+		return `(${o}?.is_public as boolean | undefined ?? D.isPublicIp(${o}?.ip as string | undefined))`;
 	if (leaf === "rights" && type === "int") {
 		// chmod.file.destination.rights, mkdir.file.destination.rights: from the sibling mode
 		return `(${o}?.rights as number | undefined ?? D.rights(${o}?.mode as number | undefined))`;
@@ -149,7 +191,10 @@ const defaultFor = (f: { type: GenField["type"]; array?: boolean }) =>
 	f.array ? "D.EMPTY" : f.type === "string" || f.type === "ip" ? '""' : f.type === "int" ? "0" : "false";
 
 /** Longest family prefix of `name` (exact segments), with the leaf path after it. */
-const splitFamily = (name: string, fams: Families): { fam?: keyof Families; prefix: string; rest: string } => {
+const splitFamily = (
+	name: string,
+	fams: Families,
+): { fam?: keyof Families; prefix: string; rest: string } => {
 	const segs = name.split(".");
 	for (let i = segs.length - 1; i > 0; i--) {
 		const prefix = segs.slice(0, i).join(".");
@@ -180,9 +225,11 @@ const genField = (
 	};
 	const caseInsensitive =
 		name === "dns.question.name" ||
-		(os === "windows" && (/\.file\.name$/.test(name) || /registry\.key_path$/.test(name) || /\.cmdline$/.test(name)));
+		(os === "windows" &&
+			(/\.file\.name$/.test(name) || /registry\.key_path$/.test(name) || /\.cmdline$/.test(name)));
 	if (caseInsensitive) base.caseInsensitive = true;
-	if (/(^|\.)file(\.destination)?\.path$/.test(name) || /^mount\.(mountpoint|root|source)\.path$/.test(name)) base.path = true;
+	if (/(^|\.)file(\.destination)?\.path$/.test(name) || /^mount\.(mountpoint|root|source)\.path$/.test(name))
+		base.path = true;
 	const isArray = ARRAY_FIELDS.has(name) || (ARRAY_LEAVES.has(leaf) && !name.endsWith(".length"));
 
 	// `<iterator>.length`
@@ -198,7 +245,11 @@ const genField = (
 				return {
 					...base,
 					array: true,
-					iterator: { name: target.iterator.name, items: target.iterator.items, elem: `${target.iterator.elem}.length` },
+					iterator: {
+						name: target.iterator.name,
+						items: target.iterator.items,
+						elem: `${target.iterator.elem}.length`,
+					},
 					get: `D.arr(${target.iterator.items}).map((x: any) => ${target.iterator.elem}.length)`,
 				};
 			}
@@ -214,8 +265,12 @@ const genField = (
 		// the element of a process iterator is itself a process-family object
 		const elemFams: Families = {
 			process: new Set([""]),
-			file: new Set([...fams.file].filter((f) => f.startsWith(`${iterator}.`)).map((f) => f.slice(iterator.length + 1))),
-			ipport: new Set([...fams.ipport].filter((f) => f.startsWith(`${iterator}.`)).map((f) => f.slice(iterator.length + 1))),
+			file: new Set(
+				[...fams.file].filter((f) => f.startsWith(`${iterator}.`)).map((f) => f.slice(iterator.length + 1)),
+			),
+			ipport: new Set(
+				[...fams.ipport].filter((f) => f.startsWith(`${iterator}.`)).map((f) => f.slice(iterator.length + 1)),
+			),
 		};
 		const isProc = fams.process.has(iterator);
 		let elem: string;
@@ -276,7 +331,12 @@ const buildModel = (
 			if (!p.type) throw new Error(`${os} field ${p.name}: no type in the catalogue`);
 			return p;
 		}
-		return { name: p.name, type: d.type as CatalogueField["type"], definition: p.definition, ...(d.constants ? { constants: d.constants } : {}) };
+		return {
+			name: p.name,
+			type: d.type as CatalogueField["type"],
+			definition: p.definition,
+			...(d.constants ? { constants: d.constants } : {}),
+		};
 	};
 	const types = [...cat.event_types, ...extraTypes];
 	const fields: GenField[] = [];
@@ -312,7 +372,12 @@ const q = JSON.stringify;
 
 const emitFields = (fnName: string, m: Model): string => {
 	const lines = m.fields.map((f) => {
-		const parts = [`name: ${q(f.name)}`, `type: ${q(f.type)}`, `eventType: ${q(f.eventType)}`, `doc: ${q(f.doc)}`];
+		const parts = [
+			`name: ${q(f.name)}`,
+			`type: ${q(f.type)}`,
+			`eventType: ${q(f.eventType)}`,
+			`doc: ${q(f.doc)}`,
+		];
 		if (f.constants) parts.push(`constants: ${q(f.constants)}`);
 		if (f.array) parts.push("array: true");
 		if (f.path) parts.push("path: true");
@@ -324,7 +389,10 @@ const emitFields = (fnName: string, m: Model): string => {
 		}
 		parts.push(`get: (e: E) => ${f.get}`);
 		if (f.setPath) parts.push(`set: (e: E, v: unknown) => D.setPath(e, ${q(f.setPath)}, v)`);
-		else if (f.iterSet) parts.push(`set: (e: E, v: unknown) => D.setIterated(e, ${q(f.iterSet.items)}, ${q(f.iterSet.leaf)}, v)`);
+		else if (f.iterSet)
+			parts.push(
+				`set: (e: E, v: unknown) => D.setIterated(e, ${q(f.iterSet.items)}, ${q(f.iterSet.leaf)}, v)`,
+			);
 		return `\t\t{ ${parts.join(", ")} },`;
 	});
 	return `export const ${fnName} = (): FieldDefinition[] => [\n${lines.join("\n")}\n];\n`;
@@ -370,17 +438,29 @@ ${emitFields("windowsFields", windows)}`;
 
 const doc = (title: string, m: Model) => {
 	const out = [`## ${title}`, ""];
-	for (const t of [{ name: "*", category: "", doc: "Fields common to every event type", since: "", internal: false }, ...m.eventTypes]) {
+	for (const t of [
+		{ name: "*", category: "", doc: "Fields common to every event type", since: "", internal: false },
+		...m.eventTypes,
+	]) {
 		const fs = m.fields.filter((f) => f.eventType === t.name);
-		out.push(`### \`${t.name}\`${t.category ? ` (${t.category}${t.since ? `, since ${t.since}` : ""})` : ""}`, "", t.doc, "");
+		out.push(
+			`### \`${t.name}\`${t.category ? ` (${t.category}${t.since ? `, since ${t.since}` : ""})` : ""}`,
+			"",
+			t.doc,
+			"",
+		);
 		if (fs.length === 0) {
 			out.push("_No fields of its own._", "");
 			continue;
 		}
 		out.push("| Field | Type | Definition |", "|---|---|---|");
 		for (const f of fs) {
-			const flags = [f.array ? "array" : "", f.constants ? `constants: ${f.constants}` : ""].filter(Boolean).join("; ");
-			out.push(`| \`${f.name}\` | ${f.type}${flags ? ` (${flags})` : ""} | ${f.doc.replace(/\|/g, "\\|").replace(/\n/g, " ")} |`);
+			const flags = [f.array ? "array" : "", f.constants ? `constants: ${f.constants}` : ""]
+				.filter(Boolean)
+				.join("; ");
+			out.push(
+				`| \`${f.name}\` | ${f.type}${flags ? ` (${flags})` : ""} | ${f.doc.replace(/\|/g, "\\|").replace(/\n/g, " ")} |`,
+			);
 		}
 		out.push("");
 	}
@@ -404,4 +484,6 @@ if (process.argv.includes("--check")) {
 	process.exit(stale.length ? 1 : 0);
 }
 for (const [file, content] of outputs) writeFileSync(file, content);
-console.log(`linux: ${linux.eventTypes.length} event types, ${linux.fields.length} fields; windows: ${windows.eventTypes.length} event types, ${windows.fields.length} fields`);
+console.log(
+	`linux: ${linux.eventTypes.length} event types, ${linux.fields.length} fields; windows: ${windows.eventTypes.length} event types, ${windows.fields.length} fields`,
+);

@@ -7,6 +7,8 @@
  * command itself (unknown flag, unreadable file, a rule or event that does not parse), 3 an
  * internal error. Commands print results on stdout and diagnostics on stderr.
  */
+import { type ParseArgsConfig, parseArgs } from "node:util";
+
 export interface Command {
 	/** Words after `vigil`, e.g. `["policy", "check"]`. */
 	readonly path: readonly string[];
@@ -27,3 +29,17 @@ export interface CommandIO {
 export class UsageError extends Error {
 	override readonly name = "UsageError";
 }
+
+type FlagOptions = NonNullable<ParseArgsConfig["options"]>;
+
+/**
+ * Strict flag parsing (`node:util` parseArgs): an unknown flag or a missing value is a
+ * {@link UsageError} (exit code 2). `--help` is handled by the dispatcher before `run`.
+ */
+export const parseFlags = <const O extends FlagOptions>(args: readonly string[], options: O) => {
+	try {
+		return parseArgs({ args: [...args], options, allowPositionals: true, strict: true });
+	} catch (e) {
+		throw new UsageError(e instanceof Error ? e.message : String(e));
+	}
+};

@@ -145,7 +145,7 @@ export const isPublicIp = (ip: string | undefined): boolean => {
 	if (n !== undefined) {
 		for (const [net, bits] of PRIVATE_V4) {
 			const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
-			if (((n & mask) >>> 0) === net) return false;
+			if ((n & mask) >>> 0 === net) return false;
 		}
 		return true;
 	}

@@ -28,9 +28,20 @@ export interface CatalogueEventType {
 /** Extra fields on existing Linux event types (`*` = common). */
 export const LINUX_EXTRA_FIELDS: Record<string, CatalogueField[]> = {
 	"*": [
-		{ name: "event.source", type: "string", definition: "Source of the event (`runtime` for kernel events, `snapshot` for the start-up process snapshot)" },
+		{
+			name: "event.source",
+			type: "string",
+			definition:
+				"Source of the event (`runtime` for kernel events, `snapshot` for the start-up process snapshot)",
+		},
 	],
-	open: [{ name: "open.file.extension", type: "string", definition: "Extension of the opened file, with its leading dot (`.yaml`)" }],
+	open: [
+		{
+			name: "open.file.extension",
+			type: "string",
+			definition: "Extension of the opened file, with its leading dot (`.yaml`)",
+		},
+	],
 };
 
 /** Event types missing from the Linux catalogue. */
@@ -43,8 +54,17 @@ export const LINUX_EXTRA_EVENT_TYPES: CatalogueEventType[] = [
 		properties: [
 			{ name: "prctl.option", type: "int", definition: "prctl option", constants: "Prctl options" },
 			{ name: "prctl.new_name", type: "string", definition: "New name of the process (PR_SET_NAME)" },
-			{ name: "prctl.is_name_truncated", type: "bool", definition: "Indicates that the name field is truncated" },
-			{ name: "prctl.retval", type: "int", definition: "Return value of the syscall", constants: "Error constants" },
+			{
+				name: "prctl.is_name_truncated",
+				type: "bool",
+				definition: "Indicates that the name field is truncated",
+			},
+			{
+				name: "prctl.retval",
+				type: "int",
+				definition: "Return value of the syscall",
+				constants: "Error constants",
+			},
 		],
 	},
 	{
@@ -54,14 +74,32 @@ export const LINUX_EXTRA_EVENT_TYPES: CatalogueEventType[] = [
 		from_agent_version: "7.68",
 		properties: [
 			{ name: "setsockopt.level", type: "int", definition: "Socket level", constants: "Socket levels" },
-			{ name: "setsockopt.optname", type: "int", definition: "Socket option name", constants: "Socket options" },
+			{
+				name: "setsockopt.optname",
+				type: "int",
+				definition: "Socket option name",
+				constants: "Socket options",
+			},
 			{ name: "setsockopt.socket_type", type: "int", definition: "Socket type" },
 			{ name: "setsockopt.socket_family", type: "int", definition: "Socket family" },
 			{ name: "setsockopt.socket_protocol", type: "int", definition: "Socket protocol" },
-			{ name: "setsockopt.filter_len", type: "int", definition: "Length of the BPF filter attached (SO_ATTACH_FILTER)" },
+			{
+				name: "setsockopt.filter_len",
+				type: "int",
+				definition: "Length of the BPF filter attached (SO_ATTACH_FILTER)",
+			},
 			{ name: "setsockopt.filter_hash", type: "string", definition: "Hash of the BPF filter attached" },
-			{ name: "setsockopt.is_filter_truncated", type: "bool", definition: "Indicates that the filter is truncated" },
-			{ name: "setsockopt.retval", type: "int", definition: "Return value of the syscall", constants: "Error constants" },
+			{
+				name: "setsockopt.is_filter_truncated",
+				type: "bool",
+				definition: "Indicates that the filter is truncated",
+			},
+			{
+				name: "setsockopt.retval",
+				type: "int",
+				definition: "Return value of the syscall",
+				constants: "Error constants",
+			},
 		],
 	},
 	{

@@ -70,28 +70,36 @@ export class FieldRegistry implements FieldRegistryView {
 	/** Add a plugin's event type. Re-registering the same name from the same origin is a no-op. */
 	registerEventType(t: EventTypeDefinition, origin: string): void {
 		if (!NAME.test(t.name) || t.name.includes(".")) {
-			throw new RegistryError(`${origin}: event type "${t.name}" is not a valid name (lowercase letters, digits, _)`);
+			throw new RegistryError(
+				`${origin}: event type "${t.name}" is not a valid name (lowercase letters, digits, _)`,
+			);
 		}
 		const existing = this.#types.get(t.name);
 		if (existing && existing.origin !== origin) {
-			throw new RegistryError(`${origin}: event type "${t.name}" is already defined${existing.origin ? ` by ${existing.origin}` : " by the model"}`);
+			throw new RegistryError(
+				`${origin}: event type "${t.name}" is already defined${existing.origin ? ` by ${existing.origin}` : " by the model"}`,
+			);
 		}
 		this.#types.set(t.name, { ...t, origin });
 	}
 
 	/** Add a plugin's field; its event type must exist (or be `*`). */
 	registerField(f: FieldDefinition, origin: string): void {
-		if (!NAME.test(f.name)) throw new RegistryError(`${origin}: field "${f.name}" is not a valid dotted name`);
+		if (!NAME.test(f.name))
+			throw new RegistryError(`${origin}: field "${f.name}" is not a valid dotted name`);
 		if (!["string", "int", "bool", "ip"].includes(f.type)) {
 			throw new RegistryError(`${origin}: field "${f.name}" has unknown type "${String(f.type)}"`);
 		}
-		if (typeof f.get !== "function") throw new RegistryError(`${origin}: field "${f.name}" has no get accessor`);
+		if (typeof f.get !== "function")
+			throw new RegistryError(`${origin}: field "${f.name}" has no get accessor`);
 		if (f.eventType !== "*" && !this.#types.has(f.eventType)) {
 			throw new RegistryError(`${origin}: field "${f.name}" names unknown event type "${f.eventType}"`);
 		}
 		const existing = this.#fields.get(f.name);
 		if (existing && existing.origin !== origin) {
-			throw new RegistryError(`${origin}: field "${f.name}" is already defined${existing.origin ? ` by ${existing.origin}` : " by the model"}`);
+			throw new RegistryError(
+				`${origin}: field "${f.name}" is already defined${existing.origin ? ` by ${existing.origin}` : " by the model"}`,
+			);
 		}
 		this.#add(f, origin);
 	}

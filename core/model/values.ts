@@ -5,10 +5,11 @@
  * Used by the replay probe, `vigil policy eval`, `vigil secl eval` and tests. Every value is
  * written through the field registry's `set`, so the resulting event has the same layout a
  * probe produces. For `exec` and `exit` events, `event.exec`/`event.exit` and `event.process` are
- * one object (as the probes emit them) unless the capture gives values for both.
+ * one object, as the probes emit them.
  */
+
+import type { FieldRegistryView } from "../sdk.ts";
 import type { Event } from "./types.ts";
-import type { FieldRegistry } from "./registry.ts";
 
 export class ValuesError extends Error {
 	override readonly name = "ValuesError";
@@ -31,7 +32,8 @@ export interface ValuesInput {
 export const parseTimestamp = (ts: number | string | undefined, at = "timestamp"): number | undefined => {
 	if (ts === undefined) return undefined;
 	if (typeof ts === "number") {
-		if (!Number.isFinite(ts) || ts < 0) throw new ValuesError(`expected nanoseconds since the epoch, got ${ts}`, at);
+		if (!Number.isFinite(ts) || ts < 0)
+			throw new ValuesError(`expected nanoseconds since the epoch, got ${ts}`, at);
 		return ts;
 	}
 	if (typeof ts === "string") {
@@ -59,8 +61,13 @@ const typeOk = (type: string, v: unknown): boolean => {
 };
 
 /** Build an event; throws {@link ValuesError} naming the first bad value. */
-export const eventFromValues = (registry: FieldRegistry, input: ValuesInput, defaultTimestamp = 0): Event => {
-	if (typeof input.type !== "string" || input.type === "") throw new ValuesError("expected an event type", "type");
+export const eventFromValues = (
+	registry: FieldRegistryView,
+	input: ValuesInput,
+	defaultTimestamp = 0,
+): Event => {
+	if (typeof input.type !== "string" || input.type === "")
+		throw new ValuesError("expected an event type", "type");
 	if (!registry.eventType(input.type)) throw new ValuesError(`unknown event type "${input.type}"`, "type");
 	const ev: Event = {
 		type: input.type,
@@ -68,6 +75,9 @@ export const eventFromValues = (registry: FieldRegistry, input: ValuesInput, def
 		flags: 0,
 		process: {},
 	};
+	// the process after exec / the exiting process is the event's process: `exec.file.path` and
+	// `process.file.path` name one value, as on a live event
+	if (ev.type === "exec" || ev.type === "exit") ev[ev.type] = ev.process;
 	const values = input.values ?? {};
 	if (typeof values !== "object" || values === null || Array.isArray(values)) {
 		throw new ValuesError("expected an object of SECL field names to values", "values");
@@ -81,17 +91,16 @@ export const eventFromValues = (registry: FieldRegistry, input: ValuesInput, def
 		}
 		if (!field.set) throw new ValuesError(`field "${name}" is derived and cannot be set`, at);
 		const list = Array.isArray(value) ? value : [value];
-		if (!field.array && Array.isArray(value)) throw new ValuesError(`expected a single ${field.type}, got an array`, at);
+		if (!field.array && Array.isArray(value))
+			throw new ValuesError(`expected a single ${field.type}, got an array`, at);
 		for (const v of list) {
-			if (!typeOk(field.type, v)) throw new ValuesError(`expected ${field.array ? "an array of " : ""}${field.type}, got ${JSON.stringify(v)}`, at);
+			if (!typeOk(field.type, v))
+				throw new ValuesError(
+					`expected ${field.array ? "an array of " : ""}${field.type}, got ${JSON.stringify(v)}`,
+					at,
+				);
 		}
 		field.set(ev, value);
-	}
-	if (ev.type === "exec" || ev.type === "exit") {
-		// the process after exec / the exiting process: one object unless the capture gave both
-		const own = ev[ev.type] as Event["process"] | undefined;
-		if (own === undefined) ev[ev.type] = ev.process;
-		else if (Object.keys(ev.process).length === 0) ev.process = own;
 	}
 	return ev;
 };

@@ -1,0 +1,26 @@
+/**
+ * @module Durations in manifests and configs: `"250ms"`, `"10s"`, `"1m30s"`, `"2h"` (Go-style
+ * units ns, us, µs, ms, s, m, h), or a number of milliseconds.
+ */
+const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+const PART = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/y;
+
+/** Nanoseconds in `text`, or undefined if it is not a duration. */
+export const parseDurationNs = (text: string): number | undefined => {
+	const t = text.trim();
+	if (t === "0") return 0;
+	if (t === "") return undefined;
+	let total = 0;
+	PART.lastIndex = 0;
+	while (PART.lastIndex < t.length) {
+		const at = PART.lastIndex;
+		const m = PART.exec(t);
+		if (!m || m.index !== at) return undefined;
+		total += Number(m[1]) * UNIT_NS[m[2]!]!;
+	}
+	return total;
+};
+
+/** Milliseconds from a duration string or a number of milliseconds. */
+export const toMillis = (d: string | number): number =>
+	typeof d === "number" ? d : (parseDurationNs(d) ?? Number.NaN) / 1e6;

@@ -1,0 +1,106 @@
+/**
+ * @module Helpers shared by tests: temp dirs, manifests from values, in-memory sinks and probes.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Event, SinkItem } from "../core/sdk.ts";
+
+export const tempDir = (
+	prefix = "vigil-test-",
+): { path: string; file: (name: string, text: string) => string; cleanup: () => void } => {
+	const path = mkdtempSync(join(tmpdir(), prefix));
+	return {
+		path,
+		file: (name, text) => {
+			const p = join(path, name);
+			writeFileSync(p, text);
+			return p;
+		},
+		cleanup: () => rmSync(path, { recursive: true, force: true }),
+	};
+};
+
+export const ev = (
+	type: string,
+	extra: Partial<Event> = {},
+	timestamp = 1_700_000_000_000_000_000,
+): Event => ({
+	type,
+	timestamp,
+	flags: 0,
+	process: { pid: 1 },
+	...extra,
+});
+
+/** A JSONL line in the SECL-values form. */
+export const valuesLine = (
+	type: string,
+	values: Record<string, unknown>,
+	timestamp?: number | string,
+): string => JSON.stringify({ type, ...(timestamp !== undefined ? { timestamp } : {}), values });
+
+export const collected = (): { items: SinkItem[]; events: () => Event[] } => {
+	const items: SinkItem[] = [];
+	return { items, events: () => items.flatMap((i) => (i.kind === "event" ? [i.event] : [])) };
+};
+
+export const REPO = join(import.meta.dir, "..");
+
+import * as v from "valibot";
+import { AgentSettingsSchema, type Manifest } from "../core/manifest.ts";
+import type { Plugin } from "../core/sdk.ts";
+
+/** A manifest built from plugin objects (no modules on disk). */
+export const manifestOf = (
+	// biome-ignore lint/suspicious/noExplicitAny: plugins of any config type
+	plugins: { plugin: Plugin<any>; config?: unknown; name?: string }[],
+	agent: Record<string, unknown> = {},
+	baseDir = REPO,
+): Manifest => ({
+	file: "(test manifest)",
+	baseDir,
+	agent: v.parse(AgentSettingsSchema, { stats_interval: "0", log_level: "error", ...agent }),
+	plugins: plugins.map((p, index) => ({
+		index,
+		name: p.name ?? p.plugin.name,
+		use: p.plugin.name,
+		plugin: p.plugin as Plugin<unknown>,
+		config: p.config ?? {},
+	})),
+});
+
+/** A sink plugin that keeps what it receives. */
+export const memorySink = (opts: { all?: boolean; fail?: number } = {}) => {
+	const got = collected();
+	let failures = opts.fail ?? 0;
+	const plugin: Plugin = {
+		kind: "sink",
+		name: "memory",
+		setup: () => ({
+			...(opts.all ? { wantsEvent: () => true } : {}),
+			write: (items) => {
+				if (failures > 0) {
+					failures--;
+					throw new Error("sink down");
+				}
+				got.items.push(...items);
+			},
+		}),
+	};
+	return { plugin, ...got };
+};
+
+/** A probe plugin that emits the given batches, then ends. */
+export const arrayProbe = (batches: Event[][], name = "array"): Plugin => ({
+	kind: "probe",
+	name,
+	setup: () => ({
+		run: async (emit) => {
+			for (const b of batches) {
+				await emit.waitForRoom(b.length);
+				emit(b);
+			}
+		},
+	}),
+});
