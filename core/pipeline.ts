@@ -39,14 +39,20 @@ export interface SinkOptions {
 	maxWrite: number;
 }
 
+/** What a sink's buffer holds, in arrival order: batches of events or of alerts/custom events. */
+type Chunk = { readonly events: readonly Event[] } | { readonly items: readonly SinkItem[] };
+const sizeOf = (c: Chunk): number => ("events" in c ? c.events.length : c.items.length);
+
 export class SinkRunner {
-	readonly #chunks: SinkItem[][] = [];
+	readonly #chunks: Chunk[] = [];
 	#count = 0;
 	#ended = false;
 	#wake: (() => void) | undefined;
 	readonly #dropped: Counter;
 	readonly #written: Counter;
 	readonly #failures: Counter;
+	/** Whether the sink takes events, and which. */
+	readonly takesEvents: boolean;
 	readonly wantsEvent: ((e: Event) => boolean) | undefined;
 
 	constructor(
@@ -60,26 +66,36 @@ export class SinkRunner {
 		this.#written = stats.counter("sink.written", { sink: name });
 		this.#failures = stats.counter("sink.write_failures", { sink: name });
 		stats.gauge("sink.buffered", () => this.#count, { sink: name });
-		this.wantsEvent = instance.wantsEvent?.bind(instance);
+		this.takesEvents = typeof instance.writeEvents === "function";
+		this.wantsEvent = this.takesEvents ? instance.wantsEvent?.bind(instance) : undefined;
 	}
 
 	get buffered(): number {
 		return this.#count;
 	}
 
-	offer(items: SinkItem[]): void {
-		if (items.length === 0) return;
-		const room = this.options.capacity - this.#count;
-		if (this.#ended || room <= 0) {
-			this.#dropped.inc(items.length);
-			return;
-		}
-		if (items.length > room) {
-			this.#dropped.inc(items.length - room);
-			items = items.slice(0, room);
-		}
-		this.#chunks.push(items);
-		this.#count += items.length;
+	/** Buffer alerts and custom events; what does not fit is dropped and counted. */
+	offer(items: readonly SinkItem[]): void {
+		const kept = this.#fit(items.length);
+		if (kept > 0) this.#push({ items: kept === items.length ? items : items.slice(0, kept) });
+	}
+
+	/** Buffer events (already filtered); what does not fit is dropped and counted. */
+	offerEvents(events: readonly Event[]): void {
+		const kept = this.#fit(events.length);
+		if (kept > 0) this.#push({ events: kept === events.length ? events : events.slice(0, kept) });
+	}
+
+	#fit(n: number): number {
+		if (n === 0) return 0;
+		const room = this.#ended ? 0 : Math.max(this.options.capacity - this.#count, 0);
+		if (n > room) this.#dropped.inc(n - room);
+		return Math.min(n, room);
+	}
+
+	#push(chunk: Chunk): void {
+		this.#chunks.push(chunk);
+		this.#count += sizeOf(chunk);
 		const wake = this.#wake;
 		this.#wake = undefined;
 		wake?.();
@@ -92,22 +108,24 @@ export class SinkRunner {
 		wake?.();
 	}
 
-	#take(): SinkItem[] {
-		if (this.#chunks.length === 1 && this.#chunks[0]!.length <= this.options.maxWrite) {
-			const only = this.#chunks.pop()!;
-			this.#count = 0;
-			return only;
+	/** The next run of same-kind chunks, merged up to `maxWrite` (a larger chunk goes whole). */
+	#take(): Chunk {
+		const first = this.#chunks.shift()!;
+		let size = sizeOf(first);
+		const isEvents = "events" in first;
+		const run: Chunk[] = [first];
+		while (this.#chunks.length > 0) {
+			const next = this.#chunks[0]!;
+			const n = sizeOf(next);
+			if ("events" in next !== isEvents || size + n > this.options.maxWrite) break;
+			run.push(this.#chunks.shift()!);
+			size += n;
 		}
-		const out: SinkItem[] = [];
-		while (this.#chunks.length > 0 && out.length < this.options.maxWrite) {
-			const c = this.#chunks[0]!;
-			const take = Math.min(c.length, this.options.maxWrite - out.length);
-			for (let i = 0; i < take; i++) out.push(c[i]!);
-			if (take === c.length) this.#chunks.shift();
-			else this.#chunks[0] = c.slice(take);
-		}
-		this.#count -= out.length;
-		return out;
+		this.#count -= size;
+		if (run.length === 1) return first;
+		return isEvents
+			? { events: run.flatMap((c) => (c as { events: readonly Event[] }).events) }
+			: { items: run.flatMap((c) => (c as { items: readonly SinkItem[] }).items) };
 	}
 
 	readonly #waitForWork = Effect.callback<void>((resume) => {
@@ -121,14 +139,19 @@ export class SinkRunner {
 		});
 	});
 
-	#writeOnce(items: SinkItem[]): Effect.Effect<void, unknown> {
-		return fromMaybeAsync<void>(() => this.instance.write(items)).pipe(
-			Effect.tapError((e) =>
-				Effect.sync(() => {
-					this.#failures.inc();
-					this.log.warn(`write failed, retrying: ${errorText(e)}`, { items: items.length });
-				}),
-			),
+	#call(chunk: Chunk): unknown {
+		return "events" in chunk ? this.instance.writeEvents!(chunk.events) : this.instance.write(chunk.items);
+	}
+
+	#failed(chunk: Chunk, e: unknown): false {
+		this.#failures.inc();
+		this.log.warn(`write failed, retrying: ${errorText(e)}`, { items: sizeOf(chunk) });
+		return false;
+	}
+
+	#writeOnce(chunk: Chunk): Effect.Effect<void, unknown> {
+		return fromMaybeAsync<void>(() => this.#call(chunk)).pipe(
+			Effect.tapError((e) => Effect.sync(() => this.#failed(chunk, e))),
 		);
 	}
 
@@ -143,13 +166,35 @@ export class SinkRunner {
 					yield* self.#waitForWork;
 					continue;
 				}
-				const items = self.#take();
-				yield* Effect.retry(self.#writeOnce(items), retry).pipe(Effect.ignore);
-				self.#written.inc(items.length);
+				const chunk = self.#take();
+				// fast path: a sink that writes synchronously, or whose Promise resolves, costs no
+				// retry machinery; only a failed write enters the retry schedule
+				let written = false;
+				try {
+					const r = self.#call(chunk);
+					if (r instanceof Promise) written = yield* Effect.promise(() => r.then(() => true, (e) => self.#failed(chunk, e)));
+					else if (!Effect.isEffect(r)) written = true;
+				} catch (e) {
+					self.#failed(chunk, e);
+				}
+				if (!written) yield* Effect.retry(self.#writeOnce(chunk), retry).pipe(Effect.ignore);
+				self.#written.inc(sizeOf(chunk));
 			}
 		});
 	}
 }
+
+/** The batch itself when every event is wanted (no copy), else the wanted ones. */
+const filterEvents = (batch: Event[], wants: ((e: Event) => boolean) | undefined): readonly Event[] => {
+	if (!wants) return batch;
+	for (let i = 0; i < batch.length; i++) {
+		if (wants(batch[i]!)) continue;
+		const out = batch.slice(0, i);
+		for (let j = i + 1; j < batch.length; j++) if (wants(batch[j]!)) out.push(batch[j]!);
+		return out;
+	}
+	return batch;
+};
 
 /** Runs the processor chain over batches and hands what it raises to the sinks. */
 export class Pipeline {
@@ -183,7 +228,7 @@ export class Pipeline {
 		this.#events = stats.counter("pipeline.events");
 		this.#alertCount = stats.counter("pipeline.alerts");
 		this.#customCount = stats.counter("pipeline.custom_events");
-		this.#eventSinks = sinks.filter((s) => s.wantsEvent !== undefined);
+		this.#eventSinks = sinks.filter((s) => s.takesEvents);
 	}
 
 	/** Process one batch synchronously. A processor that throws is counted and logged; the rest run. */
@@ -206,27 +251,17 @@ export class Pipeline {
 				}
 			}
 		}
+		// events first (sinks that take them), then what the batch raised
+		for (const s of this.#eventSinks) s.offerEvents(filterEvents(batch, s.wantsEvent));
 		const alerts = this.#alerts.length;
 		const custom = this.#custom.length;
-		this.#alertCount.inc(alerts);
-		this.#customCount.inc(custom);
-		if (alerts + custom > 0 || this.#eventSinks.length > 0) {
-			// per sink, in order: the batch's events it wants, then what the batch raised
-			for (const s of this.sinks) {
-				const items: SinkItem[] = [];
-				const wants = s.wantsEvent;
-				if (wants) {
-					for (let i = 0; i < batch.length; i++) {
-						const ev = batch[i]!;
-						if (wants(ev)) items.push({ kind: "event", event: ev });
-					}
-				}
-				for (let i = 0; i < alerts; i++) items.push(this.#alerts[i]!);
-				for (let i = 0; i < custom; i++) items.push(this.#custom[i]!);
-				s.offer(items);
-			}
+		if (alerts + custom > 0) {
+			this.#alertCount.inc(alerts);
+			this.#customCount.inc(custom);
+			const items: SinkItem[] = [...this.#alerts, ...this.#custom];
 			this.#alerts.length = 0;
 			this.#custom.length = 0;
+			for (const s of this.sinks) s.offer(items);
 		}
 	}
 

@@ -23,7 +23,6 @@ export type {
 	CustomEvent,
 	Event,
 	EventError,
-	EventRecord,
 	FieldType,
 	FileFields,
 	ProcessContext,
@@ -210,10 +209,16 @@ export interface ProcessorInstance {
 }
 
 export interface SinkInstance {
-	/** Also receive every event (`kind: "event"` items); return true for the ones wanted. */
-	wantsEvent?(event: Event): boolean;
-	/** Write a batch. Throwing (or failing) retries the same batch with backoff. */
+	/** Write alerts and custom events. Throwing (or failing) retries the same items with backoff. */
 	write(items: readonly SinkItem[]): MaybeAsync<void>;
+	/**
+	 * Also receive events (the tracing view, recording): called with each batch's events that
+	 * `wantsEvent` accepts (all of them without `wantsEvent`), before what that batch raised is
+	 * passed to `write`. Retried like `write`.
+	 */
+	writeEvents?(events: readonly Event[]): MaybeAsync<void>;
+	/** With `writeEvents`: which events to receive. */
+	wantsEvent?(event: Event): boolean;
 	flush?(): MaybeAsync<void>;
 	close?(): MaybeAsync<void>;
 }

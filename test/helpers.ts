@@ -40,8 +40,11 @@ export const valuesLine = (
 	timestamp?: number | string,
 ): string => JSON.stringify({ type, ...(timestamp !== undefined ? { timestamp } : {}), values });
 
-export const collected = (): { items: SinkItem[]; events: () => Event[] } => {
-	const items: SinkItem[] = [];
+/** What a memory sink received, in order: events as `{kind:"event", event}` beside alerts and custom events. */
+export type Received = SinkItem | { kind: "event"; event: Event };
+
+export const collected = (): { items: Received[]; events: () => Event[] } => {
+	const items: Received[] = [];
 	return { items, events: () => items.flatMap((i) => (i.kind === "event" ? [i.event] : [])) };
 };
 
@@ -78,7 +81,13 @@ export const memorySink = (opts: { all?: boolean; fail?: number } = {}) => {
 		kind: "sink",
 		name: "memory",
 		setup: () => ({
-			...(opts.all ? { wantsEvent: () => true } : {}),
+			...(opts.all
+				? {
+						writeEvents: (events: readonly Event[]) => {
+							got.items.push(...events.map((event) => ({ kind: "event" as const, event })));
+						},
+					}
+				: {}),
 			write: (items) => {
 				if (failures > 0) {
 					failures--;

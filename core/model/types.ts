@@ -188,13 +188,8 @@ export interface CustomEvent {
 	tags?: string[];
 }
 
-/** Every event, for sinks that asked for all events (the tracing view). */
-export interface EventRecord {
-	kind: "event";
-	event: Event;
-}
-
-export type SinkItem = Alert | CustomEvent | EventRecord;
+/** What every sink receives through `write`; events go through `writeEvents`. */
+export type SinkItem = Alert | CustomEvent;
 
 /** Field value types as SECL sees them. */
 export type FieldType = "string" | "int" | "bool" | "ip";

@@ -6,7 +6,7 @@ import { mkdirSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import * as v from "valibot";
 import { encodeRecordLine } from "../../core/model/record.ts";
-import type { Event, SinkItem, SinkPlugin } from "../../core/sdk.ts";
+import type { Event, SinkPlugin } from "../../core/sdk.ts";
 
 const Config = v.strictObject({
 	/** Output file; relative to the manifest's folder. */
@@ -31,19 +31,15 @@ const plugin: SinkPlugin<Config> = {
 		const types = config.types ? new Set(config.types) : undefined;
 		const written = ctx.stats.counter("record.events");
 		return {
-			wantsEvent: (e: Event) => types === undefined || types.has(e.type),
-			async write(items: readonly SinkItem[]) {
+			...(types ? { wantsEvent: (e: Event) => types.has(e.type) } : {}),
+			// alerts and custom events are not part of a recording
+			write: () => {},
+			async writeEvents(events: readonly Event[]) {
 				let text = "";
-				let n = 0;
-				for (const item of items) {
-					if (item.kind !== "event") continue;
-					text += `${encodeRecordLine(item.event)}\n`;
-					n++;
-				}
-				if (n === 0) return;
+				for (const e of events) text += `${encodeRecordLine(e)}\n`;
 				writer.write(text);
 				await writer.flush();
-				written.inc(n);
+				written.inc(events.length);
 			},
 			async close() {
 				await writer.end();

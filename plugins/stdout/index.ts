@@ -7,7 +7,7 @@
  */
 import * as v from "valibot";
 import { encodeEvent } from "../../core/model/record.ts";
-import type { Event, SinkItem, SinkPlugin } from "../../core/sdk.ts";
+import type { Event, SinkInstance, SinkItem, SinkPlugin } from "../../core/sdk.ts";
 
 const Config = v.strictObject({
 	events: v.optional(v.picklist(["alerts", "all"]), "alerts"),
@@ -23,11 +23,16 @@ const isoDate = (ns: number): string => {
 	return Number.isNaN(d.getTime()) ? "" : d.toISOString();
 };
 
-/** The JSON form of one sink item, shared with other line-oriented sinks. */
+/** The JSON form of an event line, shared with other line-oriented sinks. */
+export const eventJson = (event: Event): Record<string, unknown> => ({
+	kind: "event",
+	date: isoDate(event.timestamp),
+	event: encodeEvent(event),
+});
+
+/** The JSON form of one alert or custom event, shared with other line-oriented sinks. */
 export const itemJson = (item: SinkItem): Record<string, unknown> => {
 	switch (item.kind) {
-		case "event":
-			return { kind: "event", date: isoDate(item.event.timestamp), event: encodeEvent(item.event) };
 		case "alert":
 			return {
 				kind: "alert",
@@ -61,19 +66,25 @@ const stdoutWriter: LineWriter = {
 };
 
 /** Build the sink over any writer (tests pass their own). */
-export const makeStdoutSink = (config: Config, out: LineWriter = stdoutWriter) => {
+export const makeStdoutSink = (config: Config, out: LineWriter = stdoutWriter): SinkInstance => {
 	const types = config.types ? new Set(config.types) : undefined;
-	return {
-		...(config.events === "all"
-			? { wantsEvent: (e: Event) => types === undefined || types.has(e.type) }
-			: {}),
-		write: (items: readonly SinkItem[]) => {
+	const indent = config.pretty ? 2 : undefined;
+	const sink: SinkInstance = {
+		write: (items) => {
 			let text = "";
-			for (const item of items)
-				text += `${JSON.stringify(itemJson(item), null, config.pretty ? 2 : undefined)}\n`;
+			for (const item of items) text += `${JSON.stringify(itemJson(item), null, indent)}\n`;
 			return out.write(text);
 		},
 	};
+	if (config.events === "all") {
+		sink.writeEvents = (events) => {
+			let text = "";
+			for (const e of events) text += `${JSON.stringify(eventJson(e), null, indent)}\n`;
+			return out.write(text);
+		};
+		if (types) sink.wantsEvent = (e) => types.has(e.type);
+	}
+	return sink;
 };
 
 const plugin: SinkPlugin<Config> = {

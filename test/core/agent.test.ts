@@ -190,10 +190,10 @@ describe("agent runtime", () => {
 			kind: "sink",
 			name: "slow",
 			setup: () => ({
-				wantsEvent: () => true,
-				write: async (items) => {
+				write: () => {},
+				writeEvents: async (events) => {
 					await gate;
-					slowItems.push(...items);
+					slowItems.push(...events);
 				},
 			}),
 		};
