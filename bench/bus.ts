@@ -45,7 +45,9 @@ const plainLoop = (batches: Event[][]): number => {
 		for (let i = 0; i < b.length; i++) step(b[i]!);
 		for (let i = 0; i < b.length; i++) sinkCount++;
 	}
-	return performance.now() - t0;
+	const ms = performance.now() - t0;
+	if (sinkCount !== EVENTS) throw new Error(`plain loop counted ${sinkCount} of ${EVENTS}`);
+	return ms;
 };
 
 const noop = (name: string): Plugin => ({

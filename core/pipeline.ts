@@ -172,7 +172,13 @@ export class SinkRunner {
 				let written = false;
 				try {
 					const r = self.#call(chunk);
-					if (r instanceof Promise) written = yield* Effect.promise(() => r.then(() => true, (e) => self.#failed(chunk, e)));
+					if (r instanceof Promise)
+						written = yield* Effect.promise(() =>
+							r.then(
+								() => true,
+								(e) => self.#failed(chunk, e),
+							),
+						);
 					else if (!Effect.isEffect(r)) written = true;
 				} catch (e) {
 					self.#failed(chunk, e);
