@@ -18,7 +18,7 @@ import { parseDurationNs } from "./duration.ts";
 import { LogRoot } from "./log.ts";
 import { buildRegistry, type LoadedPlugin, type Manifest, producedEventTypes } from "./manifest.ts";
 import type { FieldRegistry } from "./model/registry.ts";
-import type { CustomEvent } from "./model/types.ts";
+import type { Alert, CustomEvent } from "./model/types.ts";
 import { errorText, fromMaybeAsync, Pipeline, type ProcessorSlot, SinkRunner } from "./pipeline.ts";
 import type { AgentInfo, PluginContext, ProbeInstance, ProcessorInstance, SinkInstance } from "./sdk.ts";
 import { ServiceRegistry } from "./services.ts";
@@ -81,8 +81,8 @@ export const startAgent = (options: AgentOptions): Agent => {
 	};
 	let produced: ReadonlySet<string> | undefined;
 	let pipeline: Pipeline | undefined;
-	// custom events raised before the pipeline exists (during setup) wait here
-	const early: CustomEvent[] = [];
+	// what plugins raise before the pipeline exists (during setup) waits here
+	const early: (CustomEvent | Alert)[] = [];
 
 	let requestStop: (reason: string) => void = () => {};
 	const stopRequested = new Promise<string>((resolve) => {
@@ -103,6 +103,10 @@ export const startAgent = (options: AgentOptions): Agent => {
 		emitCustom: (event) => {
 			if (pipeline) pipeline.emitCustom(event);
 			else early.push(event);
+		},
+		emitAlert: (alert) => {
+			if (pipeline) pipeline.emitAlert(alert);
+			else early.push(alert);
 		},
 		producedEventTypes: () => {
 			produced ??= producedEventTypes(manifest, registry);
@@ -163,7 +167,10 @@ export const startAgent = (options: AgentOptions): Agent => {
 			.map((b) => ({ name: b.p.name, instance: b.instance as ProcessorInstance }));
 		const pipe = new Pipeline(processors, sinks, stats, (n) => logRoot.for(n));
 		pipeline = pipe;
-		for (const e of early.splice(0)) pipe.emitCustom(e);
+		for (const e of early.splice(0)) {
+			if (e.kind === "alert") pipe.emitAlert(e);
+			else pipe.emitCustom(e);
+		}
 
 		const sinkFibers = [];
 		for (const s of sinks) sinkFibers.push(yield* Effect.forkChild(s.run()));

@@ -276,4 +276,10 @@ export class Pipeline {
 		this.#customCount.inc();
 		for (const s of this.sinks) s.offer([event]);
 	}
+
+	/** An alert completed outside its batch (an action that finished later). */
+	emitAlert(alert: Alert): void {
+		this.#alertCount.inc();
+		for (const s of this.sinks) s.offer([alert]);
+	}
 }

@@ -160,6 +160,11 @@ export interface PluginContext {
 	/** Send a custom event to every sink (from outside `process`, e.g. after a reload). */
 	emitCustom(event: CustomEvent): void;
 	/**
+	 * Send an alert to every sink from outside `process`: an alert whose actions finished after
+	 * its batch (a file hash).
+	 */
+	emitAlert(alert: Alert): void;
+	/**
 	 * Event types that the configured probes produce. Complete once every plugin has been set
 	 * up, so read it in `start`/`run`, not in `setup`.
 	 */

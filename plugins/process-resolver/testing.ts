@@ -55,6 +55,7 @@ export const pluginContext = (baseDir = process.cwd()): TestContext => {
 			baseDir,
 		},
 		emitCustom: () => {},
+		emitAlert: () => {},
 		producedEventTypes: () => new Set(),
 		signal: new AbortController().signal,
 	};
