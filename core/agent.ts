@@ -259,6 +259,14 @@ export const startAgent = (options: AgentOptions): Agent => {
 		for (const f of probeFibers) yield* Fiber.await(f);
 		bus.end();
 		yield* Fiber.join(consumer);
+		// processors finish pending work (hashes, kills) while the sinks still take what it raises
+		for (const proc of processors) {
+			if (!proc.instance.flush) continue;
+			yield* fromMaybeAsync<void>(() => proc.instance.flush?.()).pipe(
+				Effect.timeoutOption(shutdownMs),
+				Effect.catch((e) => Effect.sync(() => logRoot.for(proc.name).warn(`flush failed: ${errorText(e)}`))),
+			);
+		}
 
 		for (const s of sinks) s.end();
 		const flushed = yield* Effect.timeoutOption(Fiber.joinAll(sinkFibers), shutdownMs);

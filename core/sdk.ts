@@ -210,6 +210,11 @@ export interface ProcessorInstance {
 	process(batch: Event[], out: Output): void;
 	/** Called once all probes have started (and before the first batch). */
 	start?(): MaybeAsync<void>;
+	/**
+	 * Called when the agent stops, after the last batch and before the sinks stop taking
+	 * items: finish work that still raises alerts or custom events (a pending file hash).
+	 */
+	flush?(): MaybeAsync<void>;
 	close?(): MaybeAsync<void>;
 }
 

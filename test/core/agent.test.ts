@@ -293,4 +293,38 @@ describe("agent runtime", () => {
 		expect(lines.some((l) => l.includes("device gone"))).toBe(true);
 		expect(sink.events()).toHaveLength(1);
 	});
+
+	test("on stop, processors flush pending work and what it raises still reaches the sinks", async () => {
+		const sink = memorySink();
+		const slowAction: Plugin = {
+			kind: "processor",
+			name: "slow-action",
+			setup: (ctx) => {
+				const pending: Promise<void>[] = [];
+				return {
+					process(batch) {
+						for (const e of batch) {
+							pending.push(
+								Bun.sleep(30).then(() =>
+									ctx.emitAlert({ kind: "alert", timestamp: e.timestamp, rule: { id: "late" }, event: e }),
+								),
+							);
+						}
+					},
+					flush: () => Promise.all(pending).then(() => {}),
+				};
+			},
+		};
+		const agent = startAgent({
+			manifest: manifestOf([
+				{ plugin: arrayProbe([[ev("open")]]) },
+				{ plugin: slowAction },
+				{ plugin: sink.plugin },
+			]),
+			log: quiet().log,
+		});
+		const result = await agent.done;
+		expect(sink.items.map((i) => (i.kind === "alert" ? i.rule.id : i.kind))).toEqual(["late"]);
+		expect(result.stats["pipeline.alerts"]).toBe(1);
+	});
 });
