@@ -1,0 +1,200 @@
+import { describe, expect, test } from "bun:test";
+import { FieldRegistry } from "../model/registry.ts";
+import type { Event } from "../model/types.ts";
+import { eventFromValues } from "../model/values.ts";
+import { approversOf, compile, MacroStore, RuleSet, type SeclContext, VariableStore } from "./index.ts";
+
+const linux = FieldRegistry.linux();
+const context = (): SeclContext => ({
+	registry: linux,
+	macros: new MacroStore(),
+	variables: new VariableStore(),
+});
+const approvers = (expr: string, ctx = context()) => {
+	const rule = compile(expr, ctx);
+	return approversOf(rule)[rule.eventType];
+};
+const event = (type: string, values: Record<string, unknown>): Event =>
+	eventFromValues(linux, { type, values, timestamp: 1e18 });
+
+describe("approvers of a rule", () => {
+	test("in with literals and globs: exact values and directory prefixes", () => {
+		expect(approvers('open.file.path in ["/etc/shadow", ~"/etc/ssh/*"] && open.flags & O_CREAT > 0')).toEqual(
+			{
+				"open.file.path": [
+					{ kind: "exact", value: "/etc/shadow" },
+					{ kind: "prefix", value: "/etc/ssh/" },
+				],
+			},
+		);
+	});
+
+	test("&&: each side's approvers are necessary; || keeps a field only when both sides have it", () => {
+		expect(approvers('open.file.path == "/a" && process.comm == "cat"')).toEqual({
+			"open.file.path": [{ kind: "exact", value: "/a" }],
+			"process.comm": [{ kind: "exact", value: "cat" }],
+		});
+		expect(approvers('open.file.path == "/a" || open.file.path == "/b" && process.comm == "x"')).toEqual({
+			"open.file.path": [
+				{ kind: "exact", value: "/a" },
+				{ kind: "exact", value: "/b" },
+			],
+		});
+		expect(approvers('open.file.path == "/a" || process.comm == "cat"')).toEqual({});
+	});
+
+	test("negations, !=, not in, ranges, array fields and unanchored patterns give none", () => {
+		expect(approvers('open.file.path != "/a"')).toEqual({});
+		expect(approvers('!(open.file.path == "/a")')).toEqual({});
+		expect(approvers('open.file.path not in ["/a"]')).toEqual({});
+		expect(approvers("open.flags > 3")).toEqual({});
+		expect(approvers('exec.argv in ["x"]')).toEqual({});
+		expect(approvers('exec.comm =~ "*sh"')).toEqual({});
+		expect(approvers('exec.args in [r"curl"]')).toEqual({});
+	});
+
+	test("patterns: literal prefixes, basenames of leading-star globs, anchored regexes", () => {
+		expect(approvers('exec.comm =~ "python*"')).toEqual({
+			"exec.comm": [{ kind: "prefix", value: "python" }],
+		});
+		expect(approvers('open.file.path =~ "*/bin/sh"')).toEqual({
+			"open.file.path": [{ kind: "basename", value: "sh" }],
+		});
+		expect(approvers('exec.comm in [r"^(curl|wget)$"]')).toEqual({
+			"exec.comm": [
+				{ kind: "exact", value: "curl" },
+				{ kind: "exact", value: "wget" },
+			],
+		});
+		expect(approvers('exec.comm in ["a", ~"*b"]')).toEqual({});
+	});
+
+	test("ints, bools, constants and case-insensitive fields", () => {
+		expect(approvers("bpf.cmd == BPF_PROG_LOAD")).toEqual({ "bpf.cmd": [{ kind: "exact", value: 5 }] });
+		expect(approvers("connect.addr.port in [22, 2222]")).toEqual({
+			"connect.addr.port": [
+				{ kind: "exact", value: 22 },
+				{ kind: "exact", value: 2222 },
+			],
+		});
+		expect(approvers("load_module.loaded_from_memory")).toEqual({
+			"load_module.loaded_from_memory": [{ kind: "exact", value: true }],
+		});
+		expect(approvers('dns.question.name == "API.x.COM"')).toEqual({
+			"dns.question.name": [{ kind: "exact", value: "api.x.com", caseInsensitive: true }],
+		});
+	});
+
+	test("conditions outside a register loop still approve", () => {
+		expect(approvers('exec.comm == "sh" && process.ancestors[A].comm == "git"')).toEqual({
+			"exec.comm": [{ kind: "exact", value: "sh" }],
+		});
+	});
+
+	test("approvers are plain JSON", () => {
+		const rule = compile('open.file.path in ["/a", ~"/b/*"]', context());
+		expect(JSON.parse(JSON.stringify(approversOf(rule)))).toEqual(approversOf(rule));
+	});
+});
+
+describe("rule sets", () => {
+	const build = (rules: Record<string, string>) => {
+		const ctx = context();
+		const set = new RuleSet<string>(ctx);
+		for (const [id, expr] of Object.entries(rules)) set.add(id, compile(expr, ctx), `payload:${id}`);
+		return set;
+	};
+	const matched = (set: RuleSet<string>, e: Event) => {
+		const out: string[] = [];
+		set.evaluate(e, (id, payload) => {
+			expect(payload).toBe(`payload:${id}`);
+			out.push(id);
+		});
+		return out;
+	};
+
+	test("evaluate calls back every matching rule of the event's type, in add order", () => {
+		const set = build({
+			z_any_open: "open.flags >= 0",
+			shadow: 'open.file.path == "/etc/shadow"',
+			etc: 'open.file.path =~ "/etc/*"',
+			exec: 'exec.comm == "cat"',
+		});
+		expect(matched(set, event("open", { "open.file.path": "/etc/shadow" }))).toEqual([
+			"z_any_open",
+			"shadow",
+			"etc",
+		]);
+		expect(matched(set, event("open", { "open.file.path": "/tmp/x" }))).toEqual(["z_any_open"]);
+		expect(matched(set, event("chmod", { "chmod.file.path": "/etc/shadow" }))).toEqual([]);
+		expect([...set.eventTypes()].sort()).toEqual(["exec", "open"]);
+	});
+
+	test("approvers merge per event type; a rule without approvers on a field makes it all-pass", () => {
+		const set = build({
+			a: 'open.file.path == "/a" && process.comm == "x"',
+			b: 'open.file.path in ["/b", ~"/c/*"]',
+			c: 'exec.comm == "sh"',
+		});
+		expect(set.approvers()).toEqual({
+			open: {
+				"open.file.path": [
+					{ kind: "exact", value: "/a" },
+					{ kind: "exact", value: "/b" },
+					{ kind: "prefix", value: "/c/" },
+				],
+			},
+			exec: { "exec.comm": [{ kind: "exact", value: "sh" }] },
+		});
+		const open = build({ a: 'open.file.path == "/a"', b: "open.flags > 0" });
+		expect(open.approvers()).toEqual({ open: {} });
+	});
+
+	test("duplicate ids and rules of another OS model are refused", () => {
+		const set = build({ a: 'open.file.path == "/a"' });
+		expect(() => set.add("a", compile('open.file.path == "/b"', context()), "")).toThrow(
+			/already in the rule set/,
+		);
+		const win = FieldRegistry.windows();
+		const winRule = compile('create.file.path == "c:/x"', {
+			registry: win,
+			macros: new MacroStore(),
+			variables: new VariableStore(),
+		});
+		expect(() => set.add("w", winRule, "")).toThrow(/compiled for windows/);
+	});
+
+	test("the index is used: most rules are reached only through it", () => {
+		const rules: Record<string, string> = {};
+		for (let i = 0; i < 30; i++) rules[`r${i}`] = `open.file.path == "/f${i}" && open.flags >= 0`;
+		rules.catchall = "open.flags >= 0";
+		const set = build(rules);
+		expect(set.stats().buckets.open).toEqual({ rules: 31, indexed: 30, fields: ["open.file.path"] });
+		let evaluated = 0;
+		const ctx = context();
+		const counting = new RuleSet<null>(ctx);
+		for (const [id, expr] of Object.entries(rules)) {
+			const rule = compile(expr, ctx);
+			const evaluate = (e: Event) => {
+				evaluated++;
+				return rule.evaluate(e);
+			};
+			counting.add(id, { ...rule, evaluate }, null);
+		}
+		const ids: string[] = [];
+		counting.evaluate(event("open", { "open.file.path": "/f7" }), (id) => ids.push(id));
+		expect(ids).toEqual(["r7", "catchall"]);
+		expect(evaluated).toBe(2);
+	});
+
+	test("a callback may evaluate another event on the same rule set", () => {
+		const set = build({ a: 'open.file.path == "/a"', b: 'open.file.path =~ "/a*"' });
+		const seen: string[] = [];
+		set.evaluate(event("open", { "open.file.path": "/a" }), (id) => {
+			seen.push(id);
+			if (id === "a")
+				set.evaluate(event("open", { "open.file.path": "/ab" }), (inner) => seen.push(`inner:${inner}`));
+		});
+		expect(seen).toEqual(["a", "inner:b", "b"]);
+	});
+});

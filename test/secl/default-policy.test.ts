@@ -1,0 +1,157 @@
+import { describe, expect, test } from "bun:test";
+import type { RegisteredField } from "../../core/model/registry.ts";
+import type { Event } from "../../core/model/types.ts";
+import {
+	type ApproverValue,
+	approversOf,
+	type CompiledRule,
+	checkMacro,
+	RuleSet,
+} from "../../core/secl/index.ts";
+import { loadDefaultPolicy, readDefaultPolicy } from "./default-policy.ts";
+
+describe("Datadog's default.policy", () => {
+	const policy = readDefaultPolicy();
+
+	test.each(["linux", "windows"] as const)(
+		"every %s rule and macro parses and type-checks against its model",
+		(os) => {
+			const loaded = loadDefaultPolicy(os);
+			const errors = [
+				...loaded.macros.filter((m) => m.error).map((m) => `macro ${m.id}: ${m.error?.message}`),
+				...loaded.rules.filter((r) => r.error).map((r) => `${r.id}: ${r.error?.message}`),
+			];
+			for (const m of loaded.macros) {
+				try {
+					checkMacro(m.id, loaded.ctx);
+				} catch (e) {
+					errors.push(`macro ${m.id}: ${(e as Error).message}`);
+				}
+			}
+			expect(errors).toEqual([]);
+			const filtered = policy.rules.filter((r) => (r.filters ?? []).some((f) => f.includes(`os == "${os}"`)));
+			const ids = new Set(loaded.rules.map((r) => r.id.replace(/^__fim_expanded_[a-z]+_\d_/, "")));
+			for (const r of filtered) expect(ids.has(r.id)).toBe(true);
+			expect(loaded.rules.length).toBeGreaterThanOrEqual(os === "linux" ? 280 : 37);
+		},
+	);
+
+	test("the Linux rules span the expected event types, one each", () => {
+		const { rules } = loadDefaultPolicy("linux");
+		const types = new Set(rules.map((r) => r.compiled?.eventType));
+		for (const t of [
+			"exec",
+			"open",
+			"connect",
+			"dns",
+			"bpf",
+			"ptrace",
+			"unlink",
+			"chmod",
+			"imds",
+			"setsockopt",
+			"prctl",
+			"cgroup_write",
+		]) {
+			expect(types.has(t)).toBe(true);
+		}
+	});
+});
+
+/** A seeded generator (mulberry32), so a failure reproduces. */
+const random = (seed: number) => {
+	let s = seed >>> 0;
+	return () => {
+		s = (s + 0x6d2b79f5) >>> 0;
+		let t = s;
+		t = Math.imul(t ^ (t >>> 15), t | 1);
+		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+	};
+};
+
+describe("the approver index never skips a rule that would match", () => {
+	test("random events over default.policy's fields: indexed evaluation equals every-rule evaluation", () => {
+		const { ctx, rules } = loadDefaultPolicy("linux");
+		const compiled = rules.map((r) => ({ id: r.id, rule: r.compiled as CompiledRule }));
+		const set = new RuleSet<null>(ctx);
+		for (const { id, rule } of compiled) set.add(id, rule, null);
+		const byType = new Map<string, { id: string; rule: CompiledRule }[]>();
+		for (const c of compiled) byType.set(c.rule.eventType, [...(byType.get(c.rule.eventType) ?? []), c]);
+
+		// candidate values per field: what the rules approve (exact, prefix + tail, dir + basename) and noise
+		const pool = new Map<string, unknown[]>();
+		const add = (field: string, v: unknown) => pool.set(field, [...(pool.get(field) ?? []), v]);
+		for (const { rule } of compiled) {
+			for (const [field, values] of Object.entries(approversOf(rule)[rule.eventType] ?? {})) {
+				for (const v of values as ApproverValue[]) {
+					if (v.kind === "exact") add(field, v.value);
+					if (v.kind === "prefix") add(field, `${v.value}x/y`);
+					if (v.kind === "basename") add(field, `/some/dir/${v.value}`);
+					if (v.caseInsensitive && typeof v.value === "string") add(field, v.value.toUpperCase());
+				}
+			}
+		}
+		const r = random(1234);
+		const pick = <T>(list: readonly T[]): T => list[Math.floor(r() * list.length)] as T;
+		const noise = (f: RegisteredField): unknown => {
+			switch (f.type) {
+				case "int":
+					return pick([0, 1, 2, 5, 22, 443, 6667, 60120, -13, -1, 4294967295, 1e18 - 1e9]);
+				case "bool":
+					return r() < 0.5;
+				case "ip":
+					return pick(["127.0.0.1", "10.1.2.3", "8.8.8.8", "::1", "169.254.169.254"]);
+				default:
+					return pick([
+						"",
+						"/tmp/x",
+						"/etc/passwd",
+						"bash",
+						"curl",
+						"x",
+						"/usr/bin/python3",
+						"-c",
+						"--recursive",
+					]);
+			}
+		};
+		const valueFor = (f: RegisteredField): unknown => {
+			const candidates = pool.get(f.name);
+			const scalar = candidates && r() < 0.6 ? pick(candidates) : noise(f);
+			if (!f.array) return scalar;
+			return Array.from({ length: Math.floor(r() * 3) }, () =>
+				candidates && r() < 0.5 ? pick(candidates) : noise(f),
+			);
+		};
+
+		let compared = 0;
+		let matchedEvents = 0;
+		for (const [type, list] of byType) {
+			const fields = [...new Set(list.flatMap((c) => c.rule.fields))]
+				.map((n) => ctx.registry.field(n) as RegisteredField)
+				.filter((f) => f.set && !f.iterator);
+			for (let i = 0; i < 400; i++) {
+				const e: Event = { type, timestamp: 1e18, flags: 0, process: {} };
+				for (const f of fields) if (r() < 0.7) f.set?.(e, valueFor(f));
+				if (type === "exec" || type === "exit") e[type] = e.process;
+				e.process.ancestors = [
+					{
+						comm: pick(["bash", "sshd", "git", "systemd"]),
+						file: { path: pick(["/usr/sbin/sshd", "/bin/bash", "/usr/bin/apt"]) },
+						argv: ["clone"],
+					},
+				];
+				const indexed: string[] = [];
+				set.evaluate(e, (id) => indexed.push(id));
+				const brute = list.filter((c) => c.rule.evaluate(e)).map((c) => c.id);
+				expect({ type, i, ids: indexed }).toEqual({ type, i, ids: brute });
+				compared++;
+				if (brute.length > 0) matchedEvents++;
+			}
+		}
+		expect(compared).toBeGreaterThan(10_000);
+		// the generator reaches rules, or the comparison would prove little
+		expect(matchedEvents).toBeGreaterThan(compared / 20);
+	});
+});
