@@ -106,6 +106,7 @@ export class FieldRegistry implements FieldRegistryView {
 
 	/** A legacy name (`open.filename`) that rules may still use for a current field. */
 	registerAlias(legacy: string, current: string): void {
+		if (!this.#fields.has(current)) throw new RegistryError(`alias "${legacy}": no field "${current}"`);
 		this.#aliases.set(legacy, current);
 	}
 
