@@ -42,6 +42,14 @@ export const LINUX_EXTRA_FIELDS: Record<string, CatalogueField[]> = {
 			definition: "Extension of the opened file, with its leading dot (`.yaml`)",
 		},
 	],
+	link: [
+		{
+			name: "link.is_symlink",
+			type: "bool",
+			definition:
+				"The link is a symbolic link (its source path is the link's target as written, not resolved)",
+		},
+	],
 };
 
 /** Event types missing from the Linux catalogue. */
@@ -111,6 +119,23 @@ export const LINUX_EXTRA_EVENT_TYPES: CatalogueEventType[] = [
 			{ name: "cgroup_write.pid", type: "int", definition: "PID of the process added to the cgroup" },
 			{ name: "cgroup_write.file.path", type: "string", definition: "Path to the cgroup file written" },
 		],
+	},
+	{
+		name: "umount",
+		definition: "A file system was unmounted (internal: mount tracking)",
+		type: "File",
+		from_agent_version: "7.42",
+		properties: [
+			{ name: "umount.file.path", type: "string", definition: "Path of the mount point" },
+			{ name: "umount.flags", type: "int", definition: "Flags of the umount2 syscall" },
+			{
+				name: "umount.retval",
+				type: "int",
+				definition: "Return value of the syscall",
+				constants: "Error constants",
+			},
+		],
+		internal: true,
 	},
 	{
 		name: "fork",

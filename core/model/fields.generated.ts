@@ -57,6 +57,7 @@ export const LINUX_EVENT_TYPES: readonly ModelEventType[] = [
 	{ name: "prctl", category: "Process Activity", doc: "A prctl command was executed", since: "7.65" },
 	{ name: "setsockopt", category: "Kernel Activity", doc: "A setsockopt was executed", since: "7.68" },
 	{ name: "cgroup_write", category: "Kernel Activity", doc: "A process migrated another process to a cgroup", since: "7.66" },
+	{ name: "umount", category: "File Activity", doc: "A file system was unmounted (internal: mount tracking)", since: "7.42", internal: true },
 	{ name: "fork", category: "Process Activity", doc: "A process was forked (internal: feeds the process resolver)", since: "7.27", internal: true },
 ];
 
@@ -424,6 +425,7 @@ export const linuxFields = (): FieldDefinition[] => [
 		{ name: "link.file.rights", type: "int", eventType: "link", doc: "Rights of the file", constants: "File mode constants", get: (e: E) => ((e?.link?.file?.rights as number | undefined ?? D.rights(e?.link?.file?.mode)) ?? 0), set: (e: E, v: unknown) => D.setPath(e, ["link","file","rights"], v) },
 		{ name: "link.file.uid", type: "int", eventType: "link", doc: "UID of the file's owner", get: (e: E) => (e?.link?.file?.uid ?? 0), set: (e: E, v: unknown) => D.setPath(e, ["link","file","uid"], v) },
 		{ name: "link.file.user", type: "string", eventType: "link", doc: "User of the file's owner", get: (e: E) => ((e?.link?.file?.user ?? D.userName(e?.link?.file?.uid)) ?? ""), set: (e: E, v: unknown) => D.setPath(e, ["link","file","user"], v) },
+		{ name: "link.is_symlink", type: "bool", eventType: "link", doc: "The link is a symbolic link (its source path is the link's target as written, not resolved)", get: (e: E) => (e?.link?.is_symlink ?? false), set: (e: E, v: unknown) => D.setPath(e, ["link","is_symlink"], v) },
 		{ name: "link.retval", type: "int", eventType: "link", doc: "Return value of the syscall", constants: "Error constants", get: (e: E) => (e?.link?.retval ?? 0), set: (e: E, v: unknown) => D.setPath(e, ["link","retval"], v) },
 		{ name: "link.syscall.destination.path", type: "string", eventType: "link", doc: "Destination path argument of the syscall", get: (e: E) => (e?.link?.syscall?.destination?.path ?? ""), set: (e: E, v: unknown) => D.setPath(e, ["link","syscall","destination","path"], v) },
 		{ name: "link.syscall.path", type: "string", eventType: "link", doc: "Path argument of the syscall", get: (e: E) => (e?.link?.syscall?.path ?? ""), set: (e: E, v: unknown) => D.setPath(e, ["link","syscall","path"], v) },
@@ -1505,6 +1507,9 @@ export const linuxFields = (): FieldDefinition[] => [
 		{ name: "sysctl.old_value_truncated", type: "bool", eventType: "sysctl", doc: "Indicates that the old value field is truncated", get: (e: E) => (e?.sysctl?.old_value_truncated ?? false), set: (e: E, v: unknown) => D.setPath(e, ["sysctl","old_value_truncated"], v) },
 		{ name: "sysctl.value", type: "string", eventType: "sysctl", doc: "New and/or current value for the system control parameter depending on the action type", get: (e: E) => (e?.sysctl?.value ?? ""), set: (e: E, v: unknown) => D.setPath(e, ["sysctl","value"], v) },
 		{ name: "sysctl.value_truncated", type: "bool", eventType: "sysctl", doc: "Indicates that the value field is truncated", get: (e: E) => (e?.sysctl?.value_truncated ?? false), set: (e: E, v: unknown) => D.setPath(e, ["sysctl","value_truncated"], v) },
+		{ name: "umount.file.path", type: "string", eventType: "umount", doc: "Path of the mount point", path: true, get: (e: E) => (e?.umount?.file?.path ?? ""), set: (e: E, v: unknown) => D.setPath(e, ["umount","file","path"], v) },
+		{ name: "umount.flags", type: "int", eventType: "umount", doc: "Flags of the umount2 syscall", get: (e: E) => (e?.umount?.flags ?? 0), set: (e: E, v: unknown) => D.setPath(e, ["umount","flags"], v) },
+		{ name: "umount.retval", type: "int", eventType: "umount", doc: "Return value of the syscall", constants: "Error constants", get: (e: E) => (e?.umount?.retval ?? 0), set: (e: E, v: unknown) => D.setPath(e, ["umount","retval"], v) },
 		{ name: "unlink.file.change_time", type: "int", eventType: "unlink", doc: "Change time (ctime) of the file", get: (e: E) => (e?.unlink?.file?.change_time ?? 0), set: (e: E, v: unknown) => D.setPath(e, ["unlink","file","change_time"], v) },
 		{ name: "unlink.file.filesystem", type: "string", eventType: "unlink", doc: "File's filesystem", get: (e: E) => (e?.unlink?.file?.filesystem ?? ""), set: (e: E, v: unknown) => D.setPath(e, ["unlink","file","filesystem"], v) },
 		{ name: "unlink.file.gid", type: "int", eventType: "unlink", doc: "GID of the file's owner", get: (e: E) => (e?.unlink?.file?.gid ?? 0), set: (e: E, v: unknown) => D.setPath(e, ["unlink","file","gid"], v) },
