@@ -6,9 +6,26 @@ const dir = tempDir("vigil-e2e-");
 afterAll(() => dir.cleanup());
 
 const run = async (args: string[], cwd = REPO) => {
-	const proc = Bun.spawn(["bun", join(REPO, "core/cli/main.ts"), ...args], { cwd, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
-	const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-	return { lines: out.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l)), err, code };
+	const proc = Bun.spawn(["bun", join(REPO, "core/cli/main.ts"), ...args], {
+		cwd,
+		stdout: "pipe",
+		stderr: "pipe",
+		stdin: "ignore",
+	});
+	const [out, err, code] = await Promise.all([
+		new Response(proc.stdout).text(),
+		new Response(proc.stderr).text(),
+		proc.exited,
+	]);
+	return {
+		lines: out
+			.trim()
+			.split("\n")
+			.filter(Boolean)
+			.map((l) => JSON.parse(l)),
+		err,
+		code,
+	};
 };
 
 describe("a capture through the process resolver and the starter policy", () => {
