@@ -16,12 +16,8 @@ import { StatsRegistry } from "../core/stats.ts";
 import { NameTable } from "../plugins/process-resolver/names.ts";
 import { ProcFs } from "../plugins/process-resolver/procfs.ts";
 import { ProcessResolver } from "../plugins/process-resolver/resolver.ts";
-import {
-	counters,
-	ROOT_CREDS,
-	recordingLogger,
-	writeFakeProcess,
-} from "../plugins/process-resolver/testing.ts";
+import { counters, ROOT_CREDS, writeFakeProcess } from "../plugins/process-resolver/testing.ts";
+import { recordingLogger } from "../test/context.ts";
 
 const PROCESSES = 2000;
 const BATCH = 1024;

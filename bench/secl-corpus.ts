@@ -10,17 +10,7 @@
  */
 import type { FieldRegistry } from "../core/model/registry.ts";
 import type { Event, ProcessContext } from "../core/model/types.ts";
-
-const rng = (seed: number) => {
-	let s = seed >>> 0;
-	return () => {
-		s = (s + 0x6d2b79f5) >>> 0;
-		let t = s;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
-};
+import { seededRandom } from "../test/random.ts";
 
 interface Program {
 	readonly path: string;
@@ -176,7 +166,7 @@ export interface Corpus {
 
 /** `count` events, deterministic for a given seed. */
 export const buildCorpus = (registry: FieldRegistry, count: number, seed = 42): Corpus => {
-	const r = rng(seed);
+	const r = seededRandom(seed);
 	let now = 1_750_000_000e9;
 	let pid = 1000;
 	const set = (e: Event, field: string, value: unknown): void => {

@@ -1,15 +1,20 @@
 /**
- * @module Helpers shared by tests: temp dirs, manifests from values, in-memory sinks and probes.
+ * @module Helpers shared by tests: temp dirs, manifests from values, in-memory sinks and probes,
+ * the `vigil` command line run as a program or in this process.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { CommandIO } from "../core/cli/command.ts";
 import type { Event, SinkItem } from "../core/sdk.ts";
 
+/** A fresh directory in `parent` (default: the system's temp folder); `file` writes into it. */
 export const tempDir = (
 	prefix = "vigil-test-",
+	parent = tmpdir(),
 ): { path: string; file: (name: string, text: string) => string; cleanup: () => void } => {
-	const path = mkdtempSync(join(tmpdir(), prefix));
+	mkdirSync(parent, { recursive: true });
+	const path = mkdtempSync(join(parent, prefix));
 	return {
 		path,
 		file: (name, text) => {
@@ -49,6 +54,54 @@ export const collected = (): { items: Received[]; events: () => Event[] } => {
 };
 
 export const REPO = join(import.meta.dir, "..");
+
+/** What a command printed and its exit code. */
+export interface CommandRun {
+	out: string;
+	err: string;
+	code: number;
+}
+
+/** Start `vigil args…` (`bun core/cli/main.ts`) as a program in `cwd`, its output piped. */
+export const spawnVigil = (args: readonly string[], cwd = REPO) =>
+	Bun.spawn([process.execPath, join(REPO, "core/cli/main.ts"), ...args], {
+		cwd,
+		stdout: "pipe",
+		stderr: "pipe",
+		stdin: "ignore",
+	});
+
+/** Run `vigil args…` as a program in `cwd` to its end. */
+export const vigil = async (args: readonly string[], cwd = REPO): Promise<CommandRun> => {
+	const proc = spawnVigil(args, cwd);
+	const [out, err, code] = await Promise.all([
+		new Response(proc.stdout).text(),
+		new Response(proc.stderr).text(),
+		proc.exited,
+	]);
+	return { out, err, code };
+};
+
+/** Run a command in this process with `cwd` as its working folder; its printed lines joined by newlines. */
+export const runCommand = async (
+	run: (args: readonly string[], io: CommandIO) => Promise<number>,
+	args: readonly string[],
+	cwd: string,
+): Promise<CommandRun> => {
+	const out: string[] = [];
+	const err: string[] = [];
+	const code = await run(args, { out: (t) => out.push(t), err: (t) => err.push(t), cwd });
+	return { out: out.join("\n"), err: err.join("\n"), code };
+};
+
+/** One JSON value per line of `text` (what the stdout sink prints), blank lines skipped. */
+// biome-ignore lint/suspicious/noExplicitAny: tests read the lines by their documented keys
+export const jsonLines = (text: string): any[] =>
+	text
+		.trim()
+		.split("\n")
+		.filter(Boolean)
+		.map((l) => JSON.parse(l));
 
 import * as v from "valibot";
 import { AgentSettingsSchema, type Manifest } from "../core/manifest.ts";

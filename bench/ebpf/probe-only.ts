@@ -7,44 +7,12 @@
  *                                   line of counters and exits
  */
 import * as v from "valibot";
-import { FieldRegistry } from "../../core/model/registry.ts";
-import type { Counter, Event, PluginContext } from "../../core/sdk.ts";
+import { LogRoot } from "../../core/log.ts";
+import type { Event } from "../../core/sdk.ts";
 import plugin, { EbpfConfig } from "../../probes/ebpf/index.ts";
+import { testContext } from "../../test/context.ts";
 
-const counters = new Map<string, number>();
-const abort = new AbortController();
-const quiet = () => {};
-const ctx: PluginContext = {
-	name: "ebpf",
-	log: { debug: quiet, info: quiet, warn: quiet, error: (m) => console.error(m) },
-	stats: {
-		counter(name, tags): Counter {
-			const key = `${name}${tags ? `{${Object.values(tags).join(",")}}` : ""}`;
-			return {
-				inc: (by = 1) => void counters.set(key, (counters.get(key) ?? 0) + by),
-				get value() {
-					return counters.get(key) ?? 0;
-				},
-			};
-		},
-		gauge: quiet,
-	},
-	registry: FieldRegistry.linux(),
-	services: { provide: quiet, get: () => undefined },
-	agent: {
-		hostname: "bench",
-		version: "bench",
-		datadogAgentVersion: "7.66.0",
-		os: "linux",
-		arch: process.arch,
-		pid: process.pid,
-		baseDir: process.cwd(),
-	},
-	emitCustom: quiet,
-	emitAlert: quiet,
-	producedEventTypes: () => new Set(),
-	signal: abort.signal,
-};
+const { ctx, stats, abort } = testContext({ name: "ebpf", log: new LogRoot("error"), forward: () => {} });
 
 const probe = await plugin.setup!(
 	ctx,
@@ -61,6 +29,9 @@ process.on("SIGINT", () => abort.abort());
 console.log("ready");
 await probe.run(emit, abort.signal);
 await probe.close?.();
-const sum = (prefix: string) =>
-	[...counters].filter(([k]) => k.startsWith(prefix)).reduce((n, [, x]) => n + x, 0);
+// per-type counters only (`ebpf.kernel.lost{type=…}`), not their per-CPU breakdown
+const sum = (name: string) =>
+	Object.entries(stats.snapshot())
+		.filter(([k]) => k.startsWith(`${name}{`))
+		.reduce((n, [, x]) => n + x, 0);
 console.log(JSON.stringify({ events, lost: sum("ebpf.kernel.lost") + sum("ebpf.bus_dropped") }));

@@ -169,6 +169,14 @@ static __always_inline __u8 *scratch(void)
 	return bpf_map_lookup_elem(&vg_scratch, &zero);
 }
 
+/* The scratch buffer for a record of `type`; NULL when that type is off or the caller is the agent. */
+static __always_inline __u8 *record_buffer(__u32 type)
+{
+	if (!enabled(type) || is_self())
+		return NULL;
+	return scratch();
+}
+
 static __always_inline void count(__u32 type, int ok)
 {
 	__u32 zero = 0;
@@ -179,6 +187,26 @@ static __always_inline void count(__u32 type, int ok)
 		c->sent[type & (VG_EV_SLOTS - 1)]++;
 	else
 		c->lost[type & (VG_EV_SLOTS - 1)]++;
+}
+
+/* Keep `v` for the calling thread until its syscall exits (see take_saved). */
+static __always_inline void save_for_exit(__u64 v)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct vg_small s = { .a = v };
+	bpf_map_update_elem(&vg_small, &tid, &s, BPF_ANY);
+}
+
+/* The value the calling thread kept at syscall entry, in `v`, and forget it; 0 when there is none. */
+static __always_inline int take_saved(__u64 *v)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct vg_small *s = bpf_map_lookup_elem(&vg_small, &tid);
+	if (!s)
+		return 0;
+	*v = s->a;
+	bpf_map_delete_elem(&vg_small, &tid);
+	return 1;
 }
 
 /* Copy the `size` first bytes of a record to the ring; count what was written or lost. */
@@ -550,6 +578,37 @@ static __always_inline void fill_at(__u8 *data, __u32 *off, __u32 limit, struct 
 	}
 	fill_name(data, off, limit, f, dirfd, name, 1, t);
 }
+
+/* ---- records ---- */
+
+/*
+ * Start a record of struct `rec_t` and event `type` in the scratch buffer, or return 0 from the
+ * program when that type is off, the caller is the agent, or there is no buffer. Declares `r`
+ * (the fixed struct: zeroed, header and process context filled), `data` and `off` (the data
+ * area after it and the bytes used there) and `t` (the current task). A statement: use it in a
+ * block, before the event's own fields are filled.
+ */
+#define RECORD(rec_t, type)                                                        \
+	__u8 *rec_buf_ = record_buffer(type);                                      \
+	if (!rec_buf_)                                                             \
+		return 0;                                                          \
+	struct rec_t *r = (struct rec_t *)rec_buf_;                                \
+	__u8 *data __attribute__((unused)) = rec_buf_ + sizeof(*r);                \
+	__u32 off = 0;                                                             \
+	struct task_struct *t __attribute__((unused)) = BEGIN(r, type)
+
+/* RECORD in a syscall exit program, with the call's return value. */
+#define EXIT_RECORD(rec_t, type) \
+	RECORD(rec_t, type);     \
+	r->retval = ctx->ret
+
+/* Send the record started by RECORD: its fixed struct and the part of the data area used. */
+#define SEND() submit(r, sizeof(*r) + off, VG_SCRATCH_SIZE)
+
+/* Declares `a`, the arguments of the current syscall (see sys_args). */
+#define ARGS              \
+	struct vg_args a; \
+	sys_args(&a)
 
 #define EXIT_PROG(sc) \
 	SEC("tracepoint/syscalls/sys_exit_" #sc) int vg_x_##sc(struct trace_event_raw_sys_exit *ctx)

@@ -12,122 +12,63 @@
 
 /* ---- one file, at exit ---- */
 
-struct file_rec {
-	struct vg_rec_file *r;
-	__u8 *data;
-	__u32 off;
-	struct task_struct *t;
-};
-
-static __always_inline int file_begin(struct file_rec *fr, __u32 type, long ret)
-{
-	if (!enabled(type) || is_self())
-		return -1;
-	__u8 *buf = scratch();
-	if (!buf)
-		return -1;
-	fr->r = (struct vg_rec_file *)buf;
-	fr->data = buf + sizeof(struct vg_rec_file);
-	fr->off = 0;
-	fr->t = BEGIN(fr->r, type);
-	fr->r->retval = ret;
-	return 0;
-}
-
-static __always_inline void file_submit(struct file_rec *fr)
-{
-	submit(fr->r, sizeof(struct vg_rec_file) + fr->off, VG_SCRATCH_SIZE);
-}
-
-#define F_ARGS fr.data, &fr.off, VG_DATA_HALF, &fr.r->file
+/* The data area of the record started by RECORD, and the file in it. */
+#define F_ARGS data, &off, VG_DATA_HALF, &r->file
+#define S(i) ((const char *)a.a[i])
 
 /* open: the opened file when the call succeeded, else the name it was given. */
 static __always_inline int on_open(long ret, long dirfd, const char *name, __u32 flags, __u32 mode)
 {
-	struct file_rec fr;
-	if (file_begin(&fr, VG_EV_OPEN, ret) < 0)
-		return 0;
-	fr.r->flags = flags;
-	fr.r->mode = mode;
+	RECORD(vg_rec_file, VG_EV_OPEN);
+	r->retval = ret;
+	r->flags = flags;
+	r->mode = mode;
 	if (ret >= 0) {
-		append_str(fr.data, &fr.off, VG_DATA_HALF, &fr.r->file.name, name, VG_USER_PATH_MAX, 1);
-		fill_fd(F_ARGS, ret, fr.t);
+		append_str(data, &off, VG_DATA_HALF, &r->file.name, name, VG_USER_PATH_MAX, 1);
+		fill_fd(F_ARGS, ret, t);
 	} else {
-		fill_name(F_ARGS, dirfd, name, 1, fr.t);
+		fill_name(F_ARGS, dirfd, name, 1, t);
 	}
-	file_submit(&fr);
+	SEND();
 	return 0;
 }
 
-EXIT_PROG(open)
-{
-	struct vg_args a;
-	sys_args(&a);
-	return on_open(ctx->ret, AT_FDCWD, (const char *)a.a[0], a.a[1], a.a[2]);
-}
-
-EXIT_PROG(openat)
-{
-	struct vg_args a;
-	sys_args(&a);
-	return on_open(ctx->ret, a.a[0], (const char *)a.a[1], a.a[2], a.a[3]);
-}
+EXIT_PROG(open) { ARGS; return on_open(ctx->ret, AT_FDCWD, S(0), a.a[1], a.a[2]); }
+EXIT_PROG(openat) { ARGS; return on_open(ctx->ret, a.a[0], S(1), a.a[2], a.a[3]); }
 
 EXIT_PROG(openat2)
 {
-	struct vg_args a;
 	struct open_how how = {};
-	sys_args(&a);
+	ARGS;
 	bpf_probe_read_user(&how, sizeof(how), (const void *)a.a[2]);
-	return on_open(ctx->ret, a.a[0], (const char *)a.a[1], how.flags, how.mode);
+	return on_open(ctx->ret, a.a[0], S(1), how.flags, how.mode);
 }
 
-EXIT_PROG(creat)
-{
-	struct vg_args a;
-	sys_args(&a);
-	return on_open(ctx->ret, AT_FDCWD, (const char *)a.a[0], O_CREAT | O_WRONLY | O_TRUNC, a.a[1]);
-}
+EXIT_PROG(creat) { ARGS; return on_open(ctx->ret, AT_FDCWD, S(0), O_CREAT | O_WRONLY | O_TRUNC, a.a[1]); }
 
 /* A call on a name (or on dirfd itself, see fill_at) with its scalar arguments. */
 static __always_inline int on_named(__u32 type, long ret, long dirfd, const char *name, __u64 at_flags,
 				    __u32 flags, __u32 mode, __s32 uid, __s32 gid, const char *xattr)
 {
-	struct file_rec fr;
-	if (file_begin(&fr, type, ret) < 0)
-		return 0;
-	fr.r->flags = flags;
-	fr.r->mode = mode;
-	fr.r->uid = uid;
-	fr.r->gid = gid;
+	RECORD(vg_rec_file, type);
+	r->retval = ret;
+	r->flags = flags;
+	r->mode = mode;
+	r->uid = uid;
+	r->gid = gid;
 	if (xattr)
-		append_str(fr.data, &fr.off, VG_DATA_HALF, &fr.r->xattr, xattr, 256, 1);
-	fill_at(F_ARGS, dirfd, name, at_flags, fr.t);
-	file_submit(&fr);
+		append_str(data, &off, VG_DATA_HALF, &r->xattr, xattr, 256, 1);
+	fill_at(F_ARGS, dirfd, name, at_flags, t);
+	SEND();
 	return 0;
 }
 
-/* A call on an open descriptor. */
+/* A call on an open descriptor: with no name, fill_at takes the descriptor's own file. */
 static __always_inline int on_fd(__u32 type, long ret, long fd, __u32 mode, __s32 uid, __s32 gid,
 				 const char *xattr)
 {
-	struct file_rec fr;
-	if (file_begin(&fr, type, ret) < 0)
-		return 0;
-	fr.r->mode = mode;
-	fr.r->uid = uid;
-	fr.r->gid = gid;
-	if (xattr)
-		append_str(fr.data, &fr.off, VG_DATA_HALF, &fr.r->xattr, xattr, 256, 1);
-	fill_fd(F_ARGS, fd, fr.t);
-	file_submit(&fr);
-	return 0;
+	return on_named(type, ret, fd, NULL, 0, 0, mode, uid, gid, xattr);
 }
-
-#define ARGS            \
-	struct vg_args a; \
-	sys_args(&a)
-#define S(i) ((const char *)a.a[i])
 
 /* chmod */
 EXIT_PROG(chmod) { ARGS; return on_named(VG_EV_CHMOD, ctx->ret, AT_FDCWD, S(0), 0, 0, a.a[1], 0, 0, 0); }
@@ -168,18 +109,15 @@ EXIT_PROG(umount) { ARGS; return on_named(VG_EV_UMOUNT, ctx->ret, AT_FDCWD, S(0)
 /* chdir: the new working directory itself when the call succeeded */
 EXIT_PROG(chdir)
 {
-	struct file_rec fr;
+	EXIT_RECORD(vg_rec_file, VG_EV_CHDIR);
 	ARGS;
-	if (file_begin(&fr, VG_EV_CHDIR, ctx->ret) < 0)
-		return 0;
 	if (ctx->ret == 0) {
-		struct task_struct *t = fr.t;
-		append_str(fr.data, &fr.off, VG_DATA_HALF, &fr.r->file.name, S(0), VG_USER_PATH_MAX, 1);
+		append_str(data, &off, VG_DATA_HALF, &r->file.name, S(0), VG_USER_PATH_MAX, 1);
 		fill_object(F_ARGS, BPF_CORE_READ(t, fs, pwd.dentry), BPF_CORE_READ(t, fs, pwd.mnt), t);
 	} else {
-		fill_name(F_ARGS, AT_FDCWD, S(0), 1, fr.t);
+		fill_name(F_ARGS, AT_FDCWD, S(0), 1, t);
 	}
-	file_submit(&fr);
+	SEND();
 	return 0;
 }
 
@@ -216,15 +154,7 @@ static __always_inline int release(long ret)
 
 static __always_inline int enter_remove(__u32 type, long dirfd, const char *name, __u32 flags)
 {
-	if (!enabled(type) || is_self())
-		return 0;
-	__u8 *buf = scratch();
-	if (!buf)
-		return 0;
-	struct vg_rec_file *r = (struct vg_rec_file *)buf;
-	__u8 *data = buf + sizeof(*r);
-	__u32 off = 0;
-	struct task_struct *t = BEGIN(r, type);
+	RECORD(vg_rec_file, type);
 	r->flags = flags;
 	fill_name(data, &off, VG_PENDING_DATA, &r->file, dirfd, name, 1, t);
 	keep(r, sizeof(*r) + off);
@@ -246,38 +176,15 @@ EXIT_PROG(unlinkat) { return release(ctx->ret); }
 
 /* ---- two names: rename (at entry), link and symlink (at exit), mount ---- */
 
-struct file2_rec {
-	struct vg_rec_file2 *r;
-	__u8 *data;
-	__u32 off;
-	struct task_struct *t;
-};
-
-static __always_inline int file2_begin(struct file2_rec *fr, __u32 type, __u32 kind, __u64 flags)
-{
-	if (!enabled(type) || is_self())
-		return -1;
-	__u8 *buf = scratch();
-	if (!buf)
-		return -1;
-	fr->r = (struct vg_rec_file2 *)buf;
-	fr->data = buf + sizeof(struct vg_rec_file2);
-	fr->off = 0;
-	fr->t = BEGIN(fr->r, type);
-	fr->r->kind = kind;
-	fr->r->flags = flags;
-	return 0;
-}
-
 static __always_inline int enter_rename(long olddfd, const char *oldname, long newdfd, const char *newname,
 					__u64 flags)
 {
-	struct file2_rec fr;
-	if (file2_begin(&fr, VG_EV_RENAME, VG_F2_RENAME, flags) < 0)
-		return 0;
-	fill_name(fr.data, &fr.off, VG_PENDING_DATA, &fr.r->src, olddfd, oldname, 1, fr.t);
-	fill_name(fr.data, &fr.off, VG_PENDING_DATA, &fr.r->dst, newdfd, newname, 1, fr.t);
-	keep(fr.r, sizeof(struct vg_rec_file2) + fr.off);
+	RECORD(vg_rec_file2, VG_EV_RENAME);
+	r->kind = VG_F2_RENAME;
+	r->flags = flags;
+	fill_name(data, &off, VG_PENDING_DATA, &r->src, olddfd, oldname, 1, t);
+	fill_name(data, &off, VG_PENDING_DATA, &r->dst, newdfd, newname, 1, t);
+	keep(r, sizeof(*r) + off);
 	return 0;
 }
 
@@ -301,18 +208,18 @@ EXIT_PROG(renameat2) { return release(ctx->ret); }
 static __always_inline int on_link(long ret, __u32 kind, long olddfd, const char *oldname, long newdfd,
 				   const char *newname, __u64 flags)
 {
-	struct file2_rec fr;
-	if (file2_begin(&fr, VG_EV_LINK, kind, flags) < 0)
-		return 0;
-	fr.r->retval = ret;
+	RECORD(vg_rec_file2, VG_EV_LINK);
+	r->retval = ret;
+	r->kind = kind;
+	r->flags = flags;
 	if (kind == VG_F2_SYMLINK) {
 		/* the target of a symlink is text, resolved only when the link is followed */
-		append_str(fr.data, &fr.off, VG_DATA_HALF, &fr.r->src.name, oldname, VG_USER_PATH_MAX, 1);
+		append_str(data, &off, VG_DATA_HALF, &r->src.name, oldname, VG_USER_PATH_MAX, 1);
 	} else {
-		fill_at(fr.data, &fr.off, VG_DATA_HALF, &fr.r->src, olddfd, oldname, flags, fr.t);
+		fill_at(data, &off, VG_DATA_HALF, &r->src, olddfd, oldname, flags, t);
 	}
-	fill_name(fr.data, &fr.off, VG_DATA_HALF, &fr.r->dst, newdfd, newname, 1, fr.t);
-	submit(fr.r, sizeof(struct vg_rec_file2) + fr.off, VG_SCRATCH_SIZE);
+	fill_name(data, &off, VG_DATA_HALF, &r->dst, newdfd, newname, 1, t);
+	SEND();
 	return 0;
 }
 
@@ -323,19 +230,18 @@ EXIT_PROG(symlinkat) { ARGS; return on_link(ctx->ret, VG_F2_SYMLINK, AT_FDCWD, S
 
 EXIT_PROG(mount)
 {
-	struct file2_rec fr;
 	ARGS;
 	__u64 flags = a.a[3];
-	if (file2_begin(&fr, VG_EV_MOUNT, VG_F2_MOUNT, flags) < 0)
-		return 0;
-	fr.r->retval = ctx->ret;
+	EXIT_RECORD(vg_rec_file2, VG_EV_MOUNT);
+	r->kind = VG_F2_MOUNT;
+	r->flags = flags;
 	if (flags & MS_BIND)
-		fill_name(fr.data, &fr.off, VG_DATA_HALF, &fr.r->src, AT_FDCWD, S(0), 1, fr.t);
+		fill_name(data, &off, VG_DATA_HALF, &r->src, AT_FDCWD, S(0), 1, t);
 	else
-		append_str(fr.data, &fr.off, VG_DATA_HALF, &fr.r->src.name, S(0), VG_USER_PATH_MAX, 1);
-	fill_name(fr.data, &fr.off, VG_DATA_HALF, &fr.r->dst, AT_FDCWD, S(1), 1, fr.t);
-	append_str(fr.data, &fr.off, VG_DATA_HALF, &fr.r->fstype, S(2), 256, 1);
-	submit(fr.r, sizeof(struct vg_rec_file2) + fr.off, VG_SCRATCH_SIZE);
+		append_str(data, &off, VG_DATA_HALF, &r->src.name, S(0), VG_USER_PATH_MAX, 1);
+	fill_name(data, &off, VG_DATA_HALF, &r->dst, AT_FDCWD, S(1), 1, t);
+	append_str(data, &off, VG_DATA_HALF, &r->fstype, S(2), 256, 1);
+	SEND();
 	return 0;
 }
 
@@ -364,36 +270,20 @@ ENTER_PROG(splice)
 {
 	if (!enabled(VG_EV_SPLICE) || is_self())
 		return 0;
-	struct task_struct *t = bpf_get_current_task_btf();
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct vg_small s = {};
-	s.a = pipe_last_flags(fd_file(t, ctx->args[2]));
-	bpf_map_update_elem(&vg_small, &tid, &s, BPF_ANY);
+	save_for_exit(pipe_last_flags(fd_file(bpf_get_current_task_btf(), ctx->args[2])));
 	return 0;
 }
 
 EXIT_PROG(splice)
 {
 	ARGS;
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct vg_small *s = bpf_map_lookup_elem(&vg_small, &tid);
-	if (!s)
+	__u64 entry;
+	if (!take_saved(&entry))
 		return 0;
-	__u32 entry = s->a;
-	bpf_map_delete_elem(&vg_small, &tid);
-	if (!enabled(VG_EV_SPLICE) || is_self())
-		return 0;
-	__u8 *buf = scratch();
-	if (!buf)
-		return 0;
-	struct vg_rec_splice *r = (struct vg_rec_splice *)buf;
-	__u8 *data = buf + sizeof(*r);
-	__u32 off = 0;
-	struct task_struct *t = BEGIN(r, VG_EV_SPLICE);
-	r->retval = ctx->ret;
+	EXIT_RECORD(vg_rec_splice, VG_EV_SPLICE);
 	r->pipe_entry_flag = entry;
 	r->pipe_exit_flag = pipe_last_flags(fd_file(t, a.a[2]));
 	fill_fd(data, &off, VG_DATA_HALF, &r->file, a.a[0], t);
-	submit(r, sizeof(*r) + off, VG_SCRATCH_SIZE);
+	SEND();
 	return 0;
 }

@@ -25,15 +25,7 @@ static __always_inline int on_load_module(long ret, long fd, const char *args, i
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct vg_small *s = bpf_map_lookup_elem(&vg_small, &tid);
-	if (!enabled(VG_EV_LOAD_MODULE) || is_self())
-		return 0;
-	__u8 *buf = scratch();
-	if (!buf)
-		return 0;
-	struct vg_rec_module *r = (struct vg_rec_module *)buf;
-	__u8 *data = buf + sizeof(*r);
-	__u32 off = 0;
-	struct task_struct *t = BEGIN(r, VG_EV_LOAD_MODULE);
+	RECORD(vg_rec_module, VG_EV_LOAD_MODULE);
 	r->retval = ret;
 	r->from_memory = from_memory;
 	if (s) {
@@ -43,40 +35,19 @@ static __always_inline int on_load_module(long ret, long fd, const char *args, i
 	append_str(data, &off, VG_DATA_HALF, &r->args, args, 1024, 1);
 	if (!from_memory)
 		fill_fd(data, &off, VG_DATA_HALF, &r->file, fd, t);
-	submit(r, sizeof(*r) + off, VG_SCRATCH_SIZE);
+	SEND();
 	return 0;
 }
 
-EXIT_PROG(init_module)
-{
-	struct vg_args a;
-	sys_args(&a);
-	return on_load_module(ctx->ret, -1, (const char *)a.a[2], 1);
-}
-
-EXIT_PROG(finit_module)
-{
-	struct vg_args a;
-	sys_args(&a);
-	return on_load_module(ctx->ret, a.a[0], (const char *)a.a[1], 0);
-}
+EXIT_PROG(init_module) { ARGS; return on_load_module(ctx->ret, -1, (const char *)a.a[2], 1); }
+EXIT_PROG(finit_module) { ARGS; return on_load_module(ctx->ret, a.a[0], (const char *)a.a[1], 0); }
 
 EXIT_PROG(delete_module)
 {
-	if (!enabled(VG_EV_UNLOAD_MODULE) || is_self())
-		return 0;
-	struct vg_args a;
-	sys_args(&a);
-	__u8 *buf = scratch();
-	if (!buf)
-		return 0;
-	struct vg_rec_module *r = (struct vg_rec_module *)buf;
-	__u8 *data = buf + sizeof(*r);
-	__u32 off = 0;
-	BEGIN(r, VG_EV_UNLOAD_MODULE);
-	r->retval = ctx->ret;
+	EXIT_RECORD(vg_rec_module, VG_EV_UNLOAD_MODULE);
+	ARGS;
 	append_str(data, &off, VG_DATA_HALF, &r->name, (const void *)a.a[0], 64, 1);
-	submit(r, sizeof(*r) + off, VG_SCRATCH_SIZE);
+	SEND();
 	return 0;
 }
 
@@ -149,20 +120,12 @@ static __always_inline void bpf_map_info(struct vg_rec_bpf *r, struct task_struc
 
 EXIT_PROG(bpf)
 {
-	if (!enabled(VG_EV_BPF) || is_self())
-		return 0;
-	struct vg_args a;
-	sys_args(&a);
-	__u8 *buf = scratch();
-	if (!buf)
-		return 0;
-	struct vg_rec_bpf *r = (struct vg_rec_bpf *)buf;
-	struct task_struct *t = BEGIN(r, VG_EV_BPF);
+	EXIT_RECORD(vg_rec_bpf, VG_EV_BPF);
+	ARGS;
 	long ret = ctx->ret;
 	int cmd = a.a[0];
 	const __u8 *attr = (const __u8 *)a.a[1];
 	__u32 fd = 0;
-	r->retval = ret;
 	r->cmd = cmd;
 	switch (cmd) {
 	case BPF_MAP_CREATE:
@@ -215,7 +178,7 @@ EXIT_PROG(bpf)
 		bpf_probe_read_user(&r->attach_type, 4, attr + offsetof(union bpf_attr, link_create.attach_type));
 		break;
 	}
-	submit(r, sizeof(*r), VG_SCRATCH_SIZE);
+	SEND();
 	return 0;
 }
 
@@ -223,28 +186,18 @@ EXIT_PROG(bpf)
 
 EXIT_PROG(mmap)
 {
-	if (!enabled(VG_EV_MMAP) || is_self())
-		return 0;
-	struct vg_args a;
-	sys_args(&a);
+	ARGS;
 	__u32 prot = a.a[2], flags = a.a[3];
 	if (!(prot & PROT_EXEC))
 		return 0;
-	__u8 *buf = scratch();
-	if (!buf)
-		return 0;
-	struct vg_rec_mmap *r = (struct vg_rec_mmap *)buf;
-	__u8 *data = buf + sizeof(*r);
-	__u32 off = 0;
-	struct task_struct *t = BEGIN(r, VG_EV_MMAP);
-	r->retval = ctx->ret;
+	EXIT_RECORD(vg_rec_mmap, VG_EV_MMAP);
 	r->addr = a.a[0];
 	r->len = a.a[1];
 	r->prot = prot;
 	r->flags = flags;
 	if (!(flags & MAP_ANONYMOUS) && (long)a.a[4] >= 0)
 		fill_fd(data, &off, VG_DATA_HALF, &r->file, a.a[4], t);
-	submit(r, sizeof(*r) + off, VG_SCRATCH_SIZE);
+	SEND();
 	return 0;
 }
 
@@ -259,38 +212,25 @@ ENTER_PROG(mprotect)
 {
 	if (!enabled(VG_EV_MPROTECT) || is_self() || !(ctx->args[2] & PROT_EXEC))
 		return 0;
-	struct task_struct *t = bpf_get_current_task_btf();
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct vg_small s = {};
 	__u64 vm = 0;
-	bpf_find_vma(t, ctx->args[0], vma_flags, &vm, 0);
-	s.a = vm;
-	bpf_map_update_elem(&vg_small, &tid, &s, BPF_ANY);
+	bpf_find_vma(bpf_get_current_task_btf(), ctx->args[0], vma_flags, &vm, 0);
+	save_for_exit(vm);
 	return 0;
 }
 
 EXIT_PROG(mprotect)
 {
-	struct vg_args a;
-	sys_args(&a);
+	ARGS;
 	if (!(a.a[2] & PROT_EXEC))
 		return 0;
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct vg_small *s = bpf_map_lookup_elem(&vg_small, &tid);
-	if (!s)
+	__u64 vm;
+	if (!take_saved(&vm))
 		return 0;
-	__u64 vm = s->a;
-	bpf_map_delete_elem(&vg_small, &tid);
-	__u8 *buf = scratch();
-	if (!buf)
-		return 0;
-	struct vg_rec_mmap *r = (struct vg_rec_mmap *)buf;
-	BEGIN(r, VG_EV_MPROTECT);
-	r->retval = ctx->ret;
+	EXIT_RECORD(vg_rec_mmap, VG_EV_MPROTECT);
 	r->addr = a.a[0];
 	r->len = a.a[1];
 	r->prot = a.a[2];
 	r->vm_flags = vm;
-	submit(r, sizeof(*r), VG_SCRATCH_SIZE);
+	SEND();
 	return 0;
 }

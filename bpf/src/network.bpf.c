@@ -16,36 +16,12 @@ static __always_inline struct sock *fd_sock(struct task_struct *t, long fd)
 	return BPF_CORE_READ(sock, sk);
 }
 
-struct net_rec {
-	struct vg_rec_net *r;
-	__u8 *data;
-	__u32 off;
-	struct task_struct *t;
-};
-
-static __always_inline int net_begin(struct net_rec *nr, __u32 type, long ret)
-{
-	if (!enabled(type) || is_self())
-		return -1;
-	__u8 *buf = scratch();
-	if (!buf)
-		return -1;
-	nr->r = (struct vg_rec_net *)buf;
-	nr->data = buf + sizeof(struct vg_rec_net);
-	nr->off = 0;
-	nr->t = BEGIN(nr->r, type);
-	nr->r->retval = ret;
-	return 0;
-}
-
 /* connect / bind: the socket address given to the call. */
 static __always_inline int on_sockaddr(__u32 type, long ret, long fd, const void *uaddr, __u64 addrlen)
 {
-	struct net_rec nr;
-	if (net_begin(&nr, type, ret) < 0)
-		return 0;
-	struct vg_rec_net *r = nr.r;
-	struct sock *sk = fd_sock(nr.t, fd);
+	RECORD(vg_rec_net, type);
+	r->retval = ret;
+	struct sock *sk = fd_sock(t, fd);
 	if (sk)
 		r->protocol = BPF_CORE_READ(sk, sk_protocol);
 	__u16 family = 0;
@@ -64,34 +40,21 @@ static __always_inline int on_sockaddr(__u32 type, long ret, long fd, const void
 	} else if (family == AF_UNIX && addrlen > 2) {
 		/* sun_path is not always NUL-terminated (abstract names never are): copy its length */
 		__u64 n = addrlen - 2;
-		append_user_bytes(nr.data, &nr.off, VG_DATA_HALF, &r->unix_path, (const __u8 *)uaddr + 2, n, 108);
+		append_user_bytes(data, &off, VG_DATA_HALF, &r->unix_path, (const __u8 *)uaddr + 2, n, 108);
 	}
-	submit(r, sizeof(*r) + nr.off, VG_SCRATCH_SIZE);
+	SEND();
 	return 0;
 }
 
-EXIT_PROG(connect)
-{
-	struct vg_args a;
-	sys_args(&a);
-	return on_sockaddr(VG_EV_CONNECT, ctx->ret, a.a[0], (const void *)a.a[1], a.a[2]);
-}
-
-EXIT_PROG(bind)
-{
-	struct vg_args a;
-	sys_args(&a);
-	return on_sockaddr(VG_EV_BIND, ctx->ret, a.a[0], (const void *)a.a[1], a.a[2]);
-}
+EXIT_PROG(connect) { ARGS; return on_sockaddr(VG_EV_CONNECT, ctx->ret, a.a[0], (const void *)a.a[1], a.a[2]); }
+EXIT_PROG(bind) { ARGS; return on_sockaddr(VG_EV_BIND, ctx->ret, a.a[0], (const void *)a.a[1], a.a[2]); }
 
 /* accept: the peer of the new connection, or the listening socket's family on failure. */
 static __always_inline int on_accept(long ret, long fd)
 {
-	struct net_rec nr;
-	if (net_begin(&nr, VG_EV_ACCEPT, ret) < 0)
-		return 0;
-	struct vg_rec_net *r = nr.r;
-	struct sock *sk = fd_sock(nr.t, ret >= 0 ? ret : fd);
+	RECORD(vg_rec_net, VG_EV_ACCEPT);
+	r->retval = ret;
+	struct sock *sk = fd_sock(t, ret >= 0 ? ret : fd);
 	if (sk) {
 		r->protocol = BPF_CORE_READ(sk, sk_protocol);
 		r->family = BPF_CORE_READ(sk, __sk_common.skc_family);
@@ -104,20 +67,9 @@ static __always_inline int on_accept(long ret, long fd)
 			r->port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 		}
 	}
-	submit(r, sizeof(*r) + nr.off, VG_SCRATCH_SIZE);
+	SEND();
 	return 0;
 }
 
-EXIT_PROG(accept)
-{
-	struct vg_args a;
-	sys_args(&a);
-	return on_accept(ctx->ret, a.a[0]);
-}
-
-EXIT_PROG(accept4)
-{
-	struct vg_args a;
-	sys_args(&a);
-	return on_accept(ctx->ret, a.a[0]);
-}
+EXIT_PROG(accept) { ARGS; return on_accept(ctx->ret, a.a[0]); }
+EXIT_PROG(accept4) { ARGS; return on_accept(ctx->ret, a.a[0]); }

@@ -13,16 +13,8 @@
 SEC("raw_tracepoint/sched_process_exec")
 int vg_exec(struct bpf_raw_tracepoint_args *ctx)
 {
-	if (!enabled(VG_EV_EXEC) || is_self())
-		return 0;
-	__u8 *buf = scratch();
-	if (!buf)
-		return 0;
+	RECORD(vg_rec_exec, VG_EV_EXEC);
 	struct linux_binprm *bprm = (struct linux_binprm *)ctx->args[2];
-	struct vg_rec_exec *r = (struct vg_rec_exec *)buf;
-	__u8 *data = buf + sizeof(*r);
-	__u32 off = 0;
-	struct task_struct *t = BEGIN(r, VG_EV_EXEC);
 
 	const char *filename = BPF_CORE_READ(bprm, filename);
 	const char *interp = BPF_CORE_READ(bprm, interp);
@@ -55,7 +47,7 @@ int vg_exec(struct bpf_raw_tracepoint_args *ctx)
 		    envs_want ||
 	    envs_len > envs_want)
 		r->flags |= VG_EXEC_ENVS_TRUNCATED;
-	submit(r, sizeof(*r) + off, VG_SCRATCH_SIZE);
+	SEND();
 	return 0;
 }
 
@@ -63,9 +55,7 @@ int vg_exec(struct bpf_raw_tracepoint_args *ctx)
 SEC("raw_tracepoint/sched_process_fork")
 int vg_fork(struct bpf_raw_tracepoint_args *ctx)
 {
-	if (!enabled(VG_EV_FORK) || is_self())
-		return 0;
-	__u8 *buf = scratch();
+	__u8 *buf = record_buffer(VG_EV_FORK);
 	if (!buf)
 		return 0;
 	struct task_struct *parent = (struct task_struct *)ctx->args[0];
@@ -87,34 +77,24 @@ int vg_fork(struct bpf_raw_tracepoint_args *ctx)
 SEC("raw_tracepoint/sched_process_exit")
 int vg_exit(struct bpf_raw_tracepoint_args *ctx)
 {
-	if (!enabled(VG_EV_EXIT) || is_self())
+	struct task_struct *task = bpf_get_current_task_btf();
+	if (BPF_CORE_READ(task, signal, live.counter) != 0)
 		return 0;
-	struct task_struct *t = bpf_get_current_task_btf();
-	if (BPF_CORE_READ(t, signal, live.counter) != 0)
-		return 0;
-	__u8 *buf = scratch();
-	if (!buf)
-		return 0;
-	struct vg_rec_exit *r = (struct vg_rec_exit *)buf;
-	BEGIN(r, VG_EV_EXIT);
+	RECORD(vg_rec_exit, VG_EV_EXIT);
 	r->exit_code = BPF_CORE_READ(t, exit_code);
 	r->start_time = BPF_CORE_READ(t, start_time);
-	submit(r, sizeof(*r), VG_SCRATCH_SIZE);
+	SEND();
 	return 0;
 }
 
 /* setuid, setgid, capset: sent when the call succeeded, with the credentials it installed. */
 static __always_inline int on_cred(__u32 type, long ret, int always)
 {
-	if (!enabled(type) || is_self() || (ret != 0 && !always))
+	if (ret != 0 && !always)
 		return 0;
-	__u8 *buf = scratch();
-	if (!buf)
-		return 0;
-	struct vg_rec_cred *r = (struct vg_rec_cred *)buf;
-	BEGIN(r, type);
+	RECORD(vg_rec_cred, type);
 	r->retval = ret;
-	submit(r, sizeof(*r), VG_SCRATCH_SIZE);
+	SEND();
 	return 0;
 }
 
@@ -131,57 +111,33 @@ EXIT_PROG(capset) { return on_cred(VG_EV_CAPSET, ctx->ret, 0); }
 
 EXIT_PROG(ptrace)
 {
-	if (!enabled(VG_EV_PTRACE) || is_self())
-		return 0;
-	struct vg_args a;
-	sys_args(&a);
-	__u8 *buf = scratch();
-	if (!buf)
-		return 0;
-	struct vg_rec_ptrace *r = (struct vg_rec_ptrace *)buf;
-	BEGIN(r, VG_EV_PTRACE);
-	r->retval = ctx->ret;
+	EXIT_RECORD(vg_rec_ptrace, VG_EV_PTRACE);
+	ARGS;
 	r->request = a.a[0];
 	r->pid = a.a[0] == PTRACE_TRACEME ? r->base.proc.pid : (__u32)a.a[1];
 	r->addr = a.a[2];
-	submit(r, sizeof(*r), VG_SCRATCH_SIZE);
+	SEND();
 	return 0;
 }
 
 static __always_inline int on_signal(long ret, __s32 pid, __u32 sig)
 {
-	if (!enabled(VG_EV_SIGNAL) || is_self())
-		return 0;
-	__u8 *buf = scratch();
-	if (!buf)
-		return 0;
-	struct vg_rec_signal *r = (struct vg_rec_signal *)buf;
-	BEGIN(r, VG_EV_SIGNAL);
+	RECORD(vg_rec_signal, VG_EV_SIGNAL);
 	r->retval = ret;
 	r->pid = pid;
 	r->sig = sig;
-	submit(r, sizeof(*r), VG_SCRATCH_SIZE);
+	SEND();
 	return 0;
 }
 
-EXIT_PROG(kill) { struct vg_args a; sys_args(&a); return on_signal(ctx->ret, a.a[0], a.a[1]); }
-EXIT_PROG(tkill) { struct vg_args a; sys_args(&a); return on_signal(ctx->ret, a.a[0], a.a[1]); }
-EXIT_PROG(tgkill) { struct vg_args a; sys_args(&a); return on_signal(ctx->ret, a.a[0], a.a[2]); }
+EXIT_PROG(kill) { ARGS; return on_signal(ctx->ret, a.a[0], a.a[1]); }
+EXIT_PROG(tkill) { ARGS; return on_signal(ctx->ret, a.a[0], a.a[1]); }
+EXIT_PROG(tgkill) { ARGS; return on_signal(ctx->ret, a.a[0], a.a[2]); }
 
 EXIT_PROG(prctl)
 {
-	if (!enabled(VG_EV_PRCTL) || is_self())
-		return 0;
-	struct vg_args a;
-	sys_args(&a);
-	__u8 *buf = scratch();
-	if (!buf)
-		return 0;
-	struct vg_rec_prctl *r = (struct vg_rec_prctl *)buf;
-	__u8 *data = buf + sizeof(*r);
-	__u32 off = 0;
-	BEGIN(r, VG_EV_PRCTL);
-	r->retval = ctx->ret;
+	EXIT_RECORD(vg_rec_prctl, VG_EV_PRCTL);
+	ARGS;
 	r->option = a.a[0];
 	if (a.a[0] == PR_SET_NAME) {
 		/* the kernel keeps 15 bytes; read more to tell whether the name was cut */
@@ -192,6 +148,6 @@ EXIT_PROG(prctl)
 			r->name.len = VG_COMM_LEN - 1;
 		}
 	}
-	submit(r, sizeof(*r) + off, VG_SCRATCH_SIZE);
+	SEND();
 	return 0;
 }

@@ -33,12 +33,17 @@ export class UsageError extends Error {
 type FlagOptions = NonNullable<ParseArgsConfig["options"]>;
 
 /**
- * Strict flag parsing (`node:util` parseArgs): an unknown flag or a missing value is a
- * {@link UsageError} (exit code 2). `--help` is handled by the dispatcher before `run`.
+ * Strict flag parsing (`node:util` parseArgs): an unknown flag, a missing value or, with
+ * `positionals: false`, an argument that is not a flag is a {@link UsageError} (exit code 2).
+ * `--help` is handled by the dispatcher before `run`.
  */
-export const parseFlags = <const O extends FlagOptions>(args: readonly string[], options: O) => {
+export const parseFlags = <const O extends FlagOptions>(
+	args: readonly string[],
+	options: O,
+	{ positionals = true }: { positionals?: boolean } = {},
+) => {
 	try {
-		return parseArgs({ args: [...args], options, allowPositionals: true, strict: true });
+		return parseArgs({ args: [...args], options, allowPositionals: positionals, strict: true });
 	} catch (e) {
 		throw new UsageError(e instanceof Error ? e.message : String(e));
 	}

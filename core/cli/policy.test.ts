@@ -1,22 +1,15 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { REPO, tempDir } from "../../test/helpers.ts";
+import { REPO, runCommand, tempDir, vigil } from "../../test/helpers.ts";
 import type { RulesetReport } from "../policy/types.ts";
-import type { CommandIO } from "./command.ts";
 import { main } from "./main.ts";
 
 const tmp = tempDir("vigil-cli-policy-");
 afterAll(() => tmp.cleanup());
 const DATADOG = resolve(REPO, "../shared/reference/datadog");
 
-const run = async (...args: string[]): Promise<{ code: number; out: string; err: string }> => {
-	const out: string[] = [];
-	const err: string[] = [];
-	const io: CommandIO = { out: (t) => out.push(t), err: (t) => err.push(t), cwd: tmp.path };
-	const code = await main(args, io);
-	return { code, out: out.join("\n"), err: err.join("\n") };
-};
+const run = (...args: string[]) => runCommand(main, args, tmp.path);
 
 mkdirSync(join(tmp.path, "good"));
 tmp.file(
@@ -103,16 +96,8 @@ describe("vigil policy check", () => {
 
 	test("as a program: Datadog's default.policy, on Linux and with the Windows model", async () => {
 		for (const extra of [[], ["--windows-model"]]) {
-			const proc = Bun.spawn(
-				[process.execPath, "core/cli/main.ts", "policy", "check", "--policies", DATADOG, ...extra],
-				{
-					cwd: REPO,
-					stdout: "pipe",
-					stderr: "pipe",
-				},
-			);
-			const out = await new Response(proc.stdout).text();
-			expect(await proc.exited).toBe(0);
+			const { out, code } = await vigil(["policy", "check", "--policies", DATADOG, ...extra]);
+			expect(code).toBe(0);
 			const summary = out.trimEnd().split("\n").at(-1)!;
 			const [, loaded, filtered] = /^(\d+) rules loaded, (\d+) filtered, 0 failed/.exec(summary) ?? [];
 			expect(Number(loaded) + Number(filtered)).toBe(319);
@@ -135,18 +120,12 @@ describe("vigil policy eval", () => {
 	tmp.file("nc.json", JSON.stringify({ type: "exec", values: { "exec.file.name": "nc" } }));
 	tmp.file("bad.json", JSON.stringify({ type: "open", values: { "open.file.colour": "red" } }));
 	tmp.file("broken.json", '{"type": "open",\n  "values": {\n');
+	/** `vigil policy eval` of rule `id` in ./good against the event of `file`. */
+	const evalRule = (id: string, file: string, ...flags: string[]) =>
+		run("policy", "eval", "--policies", "good", "--rule-id", id, "--event-file", file, ...flags);
 
 	test("exit 0 on a match, with the approvers and the values read", async () => {
-		const r = await run(
-			"policy",
-			"eval",
-			"--policies",
-			"good",
-			"--rule-id",
-			"shadow_read",
-			"--event-file",
-			"shadow.json",
-		);
+		const r = await evalRule("shadow_read", "shadow.json");
 		expect(r.code).toBe(0);
 		expect(r.out.split("\n")).toEqual([
 			"shadow_read: match",
@@ -159,17 +138,7 @@ describe("vigil policy eval", () => {
 	});
 
 	test("exit 1 when it does not match; --json says so", async () => {
-		const r = await run(
-			"policy",
-			"eval",
-			"--policies",
-			"good",
-			"--rule-id",
-			"shadow_read",
-			"--event-file",
-			"passwd.json",
-			"--json",
-		);
+		const r = await evalRule("shadow_read", "passwd.json", "--json");
 		expect(r.code).toBe(1);
 		expect(JSON.parse(r.out)).toEqual({
 			rule: "shadow_read",
@@ -178,70 +147,24 @@ describe("vigil policy eval", () => {
 			approvers: { "open.file.path": [{ kind: "exact", value: "/etc/shadow" }] },
 			values: { "open.file.path": "/etc/shadow", "process.comm": "passwd" },
 		});
-		const other = await run(
-			"policy",
-			"eval",
-			"--policies",
-			"good",
-			"--rule-id",
-			"netcat",
-			"--event-file",
-			"shadow.json",
-		);
+		const other = await evalRule("netcat", "shadow.json");
 		expect(other.code).toBe(1);
 		expect(other.out).toContain("the rule applies to exec events, this is a open event");
 	});
 
 	test("exit 2 for a rule that is not loaded (with why), an unknown rule, or an invalid event", async () => {
-		const filtered = await run(
-			"policy",
-			"eval",
-			"--policies",
-			"good",
-			"--rule-id",
-			"future",
-			"--event-file",
-			"nc.json",
-		);
+		const filtered = await evalRule("future", "nc.json");
 		expect(filtered.code).toBe(2);
 		expect(filtered.err).toBe(
 			'vigil policy eval: rule future is not loaded: filtered: excluded by agent_version ">= 7.80" (agent version 7.73.0)',
 		);
-		const unknown = await run(
-			"policy",
-			"eval",
-			"--policies",
-			"good",
-			"--rule-id",
-			"nope",
-			"--event-file",
-			"nc.json",
-		);
+		const unknown = await evalRule("nope", "nc.json");
 		expect(unknown.code).toBe(2);
 		expect(unknown.err).toContain("no rule nope");
-		const bad = await run(
-			"policy",
-			"eval",
-			"--policies",
-			"good",
-			"--rule-id",
-			"shadow_read",
-			"--event-file",
-			"bad.json",
-		);
+		const bad = await evalRule("shadow_read", "bad.json");
 		expect(bad.code).toBe(2);
 		expect(bad.err).toContain('values["open.file.colour"]: unknown field "open.file.colour"');
-		const broken = await run(
-			"policy",
-			"eval",
-			"--policies",
-			"good",
-			"--rule-id",
-			"shadow_read",
-			"--event-file",
-			"broken.json",
-			"--json",
-		);
+		const broken = await evalRule("shadow_read", "broken.json", "--json");
 		expect(broken.code).toBe(2);
 		expect(JSON.parse(broken.out).error).toMatchObject({
 			code: "invalid_event",

@@ -5,11 +5,7 @@
  *   vigil policy check --policies rules/ [--manifest manifest.yaml] [--json]
  *   vigil policy eval --policies rules/ --rule-id my_rule --event-file event.json
  */
-import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
-import * as v from "valibot";
-import { parseDocument } from "yaml";
 import {
 	buildRegistry,
 	loadManifest,
@@ -19,7 +15,6 @@ import {
 } from "../manifest.ts";
 import { FieldRegistry } from "../model/registry.ts";
 import type { Event } from "../model/types.ts";
-import { eventFromValues, ValuesError } from "../model/values.ts";
 import {
 	AgentVersionError,
 	formatReport,
@@ -32,7 +27,8 @@ import {
 	type RuleReport,
 } from "../policy/index.ts";
 import { approversOf } from "../secl/index.ts";
-import { type Command, type CommandIO, UsageError } from "./command.ts";
+import { type Command, type CommandIO, parseFlags, UsageError } from "./command.ts";
+import { EventFileError, readEventFile } from "./event-file.ts";
 
 const CHECK_HELP = `Usage: vigil policy check [--policies DIR]... [--manifest FILE] [--json] [--windows-model]
                           [--agent-version VERSION]
@@ -88,13 +84,8 @@ const EVAL_OPTIONS = {
 	"agent-version": { type: "string" },
 } as const;
 
-const parse = <O extends typeof CHECK_OPTIONS | typeof EVAL_OPTIONS>(args: readonly string[], options: O) => {
-	try {
-		return parseArgs({ args: [...args], options, allowPositionals: false, strict: true });
-	} catch (e) {
-		throw new UsageError(e instanceof Error ? e.message : String(e));
-	}
-};
+const parse = <O extends typeof CHECK_OPTIONS | typeof EVAL_OPTIONS>(args: readonly string[], options: O) =>
+	parseFlags(args, options, { positionals: false });
 
 const agentVersionFlag = (value: string | undefined): string | undefined => {
 	if (value === undefined) return undefined;
@@ -154,45 +145,6 @@ const checkCommand: Command = {
 	},
 };
 
-const EventFile = v.object({
-	type: v.string("expected the event type as a string"),
-	timestamp: v.optional(v.union([v.number(), v.string()], "expected nanoseconds or an ISO-8601 date")),
-	values: v.optional(v.record(v.string(), v.unknown()), {}),
-});
-
-class InputError extends Error {}
-
-/** The event of `path`; errors name the file and, for JSON syntax, the line and column. */
-const readEvent = (path: string, registry: FieldRegistry): Event => {
-	let text: string;
-	try {
-		text = readFileSync(path, "utf8");
-	} catch (e) {
-		throw new InputError(`${path}: cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-	}
-	let data: unknown;
-	try {
-		data = JSON.parse(text);
-	} catch (e) {
-		const pos = parseDocument(text).errors[0]?.linePos?.[0];
-		throw new InputError(
-			`${path}${pos ? `:${pos.line}:${pos.col}` : ""}: invalid JSON: ${(e as Error).message}`,
-		);
-	}
-	const parsed = v.safeParse(EventFile, data);
-	if (!parsed.success) {
-		const issue = parsed.issues[0];
-		const at = v.getDotPath(issue);
-		throw new InputError(`${path}: ${at ? `${at}: ` : ""}${issue.message}`);
-	}
-	try {
-		return eventFromValues(registry, parsed.output, Date.now() * 1e6);
-	} catch (e) {
-		if (e instanceof ValuesError) throw new InputError(`${path}: ${e.message}`);
-		throw e;
-	}
-};
-
 /** The report line of `id` (written id or expanded id), for saying why it is not loaded. */
 const reportOf = (load: PolicyLoad, id: string): RuleReport | undefined => {
 	for (const p of load.report.policies) for (const r of p.rules) if (r.id === id) return r;
@@ -226,9 +178,9 @@ const evalCommand: Command = {
 		});
 		let event: Event;
 		try {
-			event = readEvent(resolve(io.cwd, values["event-file"]), registry);
+			event = readEventFile(resolve(io.cwd, values["event-file"]), registry);
 		} catch (e) {
-			if (!(e instanceof InputError)) throw e;
+			if (!(e instanceof EventFileError)) throw e;
 			return fail("invalid_event", e.message);
 		}
 		// a fim rule is loaded as one rule per event type: take the one of the event's type

@@ -1,31 +1,15 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { runCommand, tempDir, vigil } from "../../test/helpers.ts";
 import { UsageError } from "./command.ts";
 import { seclCommands } from "./secl.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "vigil-secl-eval-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-const file = (name: string, content: string): string => {
-	const path = join(dir, name);
-	writeFileSync(path, content);
-	return path;
-};
+const { path: dir, file, cleanup } = tempDir("vigil-secl-eval-");
+afterAll(cleanup);
 
 const evalCommand = seclCommands.find((c) => c.path.join(" ") === "secl eval");
 
-const run = async (...args: string[]) => {
-	const out: string[] = [];
-	const err: string[] = [];
-	const code = await (evalCommand as NonNullable<typeof evalCommand>).run(args, {
-		out: (t) => out.push(t),
-		err: (t) => err.push(t),
-		cwd: dir,
-	});
-	return { code, out: out.join("\n"), err: err.join("\n") };
-};
+const run = (...args: string[]) => runCommand((a, io) => evalCommand!.run(a, io), args, dir);
 
 const shadow = file(
 	"shadow.json",
@@ -143,18 +127,13 @@ describe("vigil secl eval", () => {
 		expect((await run('create.file.path == "x"', "--event-file", ev)).code).toBe(2);
 	});
 
-	test("through the vigil command line, the exit code is the process's", () => {
-		const main = join(import.meta.dir, "main.ts");
-		const spawn = (expr: string) =>
-			Bun.spawnSync(["bun", main, "secl", "eval", expr, "--event-file", shadow], {
-				stdout: "pipe",
-				stderr: "pipe",
-			});
-		expect(spawn('open.file.path == "/etc/shadow"').exitCode).toBe(0);
-		expect(spawn('open.file.path == "/etc/hosts"').exitCode).toBe(1);
-		const bad = spawn("open.file.path === 1");
-		expect(bad.exitCode).toBe(2);
-		expect(bad.stderr.toString()).toContain(
+	test("through the vigil command line, the exit code is the process's", async () => {
+		const spawn = (expr: string) => vigil(["secl", "eval", expr, "--event-file", shadow]);
+		expect((await spawn('open.file.path == "/etc/shadow"')).code).toBe(0);
+		expect((await spawn('open.file.path == "/etc/hosts"')).code).toBe(1);
+		const bad = await spawn("open.file.path === 1");
+		expect(bad.code).toBe(2);
+		expect(bad.err).toContain(
 			`1:18: unexpected character "=" [syntax]\nopen.file.path === 1\n${" ".repeat(17)}^\n`,
 		);
 	});

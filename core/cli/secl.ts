@@ -8,16 +8,12 @@
  * (Datadog's `policy eval` format); `timestamp` defaults to now, which is what durations
  * (`container.created_at < 1s`) compare against.
  */
-import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
-import * as v from "valibot";
-import { parseDocument } from "yaml";
 import { FieldRegistry } from "../model/registry.ts";
 import type { Event } from "../model/types.ts";
-import { eventFromValues, ValuesError } from "../model/values.ts";
 import { type CompiledRule, compile, MacroStore, SeclError, VariableStore } from "../secl/index.ts";
-import { type Command, type CommandIO, UsageError } from "./command.ts";
+import { type Command, type CommandIO, parseFlags, UsageError } from "./command.ts";
+import { EventFileError, readEventFile } from "./event-file.ts";
 
 const HELP = `Usage: vigil secl eval EXPRESSION --event-file FILE [--json] [--windows-model]
 
@@ -32,46 +28,6 @@ every field it read.
 Exit codes: 0 the event matches; 1 it does not; 2 the expression does not parse or type-check
 (printed with its line:col and a caret under the problem), or the event file is invalid.`;
 
-const EventFile = v.object({
-	type: v.string(),
-	timestamp: v.optional(v.union([v.number(), v.string()])),
-	values: v.optional(v.record(v.string(), v.unknown())),
-});
-
-class InputError extends Error {}
-
-/** Parse the event file; errors name the file and, for JSON syntax, the line and column. */
-const readEvent = (path: string, registry: FieldRegistry): Event => {
-	let text: string;
-	try {
-		text = readFileSync(path, "utf8");
-	} catch (e) {
-		throw new InputError(`${path}: cannot read: ${(e as Error).message}`);
-	}
-	let data: unknown;
-	try {
-		data = JSON.parse(text);
-	} catch (e) {
-		const doc = parseDocument(text);
-		const pos = doc.errors[0]?.linePos?.[0];
-		throw new InputError(
-			`${path}${pos ? `:${pos.line}:${pos.col}` : ""}: invalid JSON: ${(e as Error).message}`,
-		);
-	}
-	const parsed = v.safeParse(EventFile, data);
-	if (!parsed.success) {
-		const issue = parsed.issues[0];
-		const at = v.getDotPath(issue) ?? "";
-		throw new InputError(`${path}: ${at ? `${at}: ` : ""}${issue.message}`);
-	}
-	try {
-		return eventFromValues(registry, parsed.output, Date.now() * 1e6);
-	} catch (e) {
-		if (e instanceof ValuesError) throw new InputError(`${path}: ${e.message}`);
-		throw e;
-	}
-};
-
 const show = (value: unknown): string => JSON.stringify(value) ?? "undefined";
 
 const evalCommand: Command = {
@@ -79,13 +35,7 @@ const evalCommand: Command = {
 	summary: "Evaluate a SECL expression against one event",
 	help: HELP,
 	async run(args: readonly string[], io: CommandIO): Promise<number> {
-		let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>;
-		try {
-			parsed = parseArgs({ args: [...args], options: OPTIONS, allowPositionals: true });
-		} catch (e) {
-			throw new UsageError((e as Error).message);
-		}
-		const { values, positionals } = parsed;
+		const { values, positionals } = parseFlags(args, OPTIONS);
 		if (positionals.length !== 1) throw new UsageError("expected exactly one EXPRESSION (quote it)");
 		if (!values["event-file"]) throw new UsageError("--event-file is required");
 		const expression = positionals[0] as string;
@@ -109,9 +59,9 @@ const evalCommand: Command = {
 		const file = resolve(io.cwd, values["event-file"]);
 		let event: Event;
 		try {
-			event = readEvent(file, registry);
+			event = readEventFile(file, registry);
 		} catch (e) {
-			if (!(e instanceof InputError)) throw e;
+			if (!(e instanceof EventFileError)) throw e;
 			return fail({ code: "invalid_event", message: e.message }, `vigil secl eval: ${e.message}`);
 		}
 

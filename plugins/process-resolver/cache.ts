@@ -493,13 +493,7 @@ export class ProcessCache implements ProcessCacheService {
 			container: pc.container,
 			cgroup: pc.cgroup,
 		};
-		copyCreds(init, pc);
-		copyCreds(init, p);
-		let kid = p.cgroup?.id ?? parent?.cgroupKid;
-		if (cgroup) {
-			Object.assign(init, this.#interned(cgroup.info, cgroup.kid));
-			kid = cgroup.kid;
-		}
+		const kid = this.#fromEvent(init, parent, p, cgroup);
 		// The snapshot or a /proc fill may have read the child between its fork and this event.
 		const old = this.#byPid.get(pid);
 		const sameProcess =
@@ -546,14 +540,26 @@ export class ProcessCache implements ProcessCacheService {
 			container: pc.container ?? parent?.ctx.container,
 			cgroup: pc.cgroup ?? parent?.ctx.cgroup,
 		};
-		copyCreds(init, pc);
-		copyCreds(init, p);
-		let kid = p.cgroup?.id ?? prev?.cgroupKid;
-		if (cgroup) {
-			Object.assign(init, this.#interned(cgroup.info, cgroup.kid));
-			kid = cgroup.kid;
-		}
+		const kid = this.#fromEvent(init, prev, p, cgroup);
 		return this.#create(pid, prev ?? parent, init, kid);
+	}
+
+	/**
+	 * What a fork or exec event adds to the context `init` of a process that comes after `from`:
+	 * the credentials of `from`, then those of the event's process `p`, and the cgroup the event
+	 * moved it to. Gives the kernel id of its cgroup (the event's, else `from`'s).
+	 */
+	#fromEvent(
+		init: ProcessContext,
+		from: Entry | undefined,
+		p: ProcessContext,
+		cgroup: CgroupMove | undefined,
+	): string | undefined {
+		if (from !== undefined) copyCreds(init, from.ctx);
+		copyCreds(init, p);
+		if (cgroup === undefined) return p.cgroup?.id ?? from?.cgroupKid;
+		Object.assign(init, this.#interned(cgroup.info, cgroup.kid));
+		return cgroup.kid;
 	}
 
 	/** Mark `entry` exited at `timestamp`; it leaves the cache after the retention or under pressure. */

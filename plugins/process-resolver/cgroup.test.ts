@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmdirSync, rmSync, statSync, writeF
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { StatsRegistry } from "../../core/stats.ts";
+import { recordingLogger } from "../../test/context.ts";
 import {
 	type CgroupManager,
 	cgroupFromPath,
@@ -13,14 +14,7 @@ import {
 import { NameTable } from "./names.ts";
 import { ProcFs } from "./procfs.ts";
 import { ProcessResolver } from "./resolver.ts";
-import {
-	counters,
-	kernelEvent,
-	ROOT_CREDS,
-	recordingLogger,
-	startProcess,
-	writeFakeProcess,
-} from "./testing.ts";
+import { counters, kernelEvent, ROOT_CREDS, startProcess, writeFakeProcess } from "./testing.ts";
 
 const ID = "3f1c0b5e9d2a4c6e8f0a1b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f5a6";
 const POD = "pod8d5b2f3e-4c1a-4b7e-9f2d-1a2b3c4d5e6f";

@@ -3,8 +3,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as v from "valibot";
+import { registry, testContext } from "../../test/context.ts";
 import plugin, { PROCESS_CACHE_SERVICE, type ProcessCacheService, ProcessResolverConfig } from "./index.ts";
-import { kernelEvent, pluginContext, ROOT_CREDS, registry, writeFakeProcess } from "./testing.ts";
+import { kernelEvent, ROOT_CREDS, writeFakeProcess } from "./testing.ts";
 
 const ID = "c0ffee00".repeat(8);
 const base = mkdtempSync(join(tmpdir(), "vigil-process-resolver-plugin-"));
@@ -61,7 +62,7 @@ describe("the plugin", () => {
 	});
 
 	test("start takes the snapshot; events get their process, names resolve in every *.user field", async () => {
-		const { ctx, stats, services, logs } = pluginContext(base);
+		const { ctx, stats, services, logs } = testContext({ name: "process-resolver", baseDir: base });
 		const instance = await plugin.setup!(ctx, config);
 		await instance.start?.();
 		const cache = services.for("rule-engine").get<ProcessCacheService>(PROCESS_CACHE_SERVICE)!;
@@ -97,7 +98,7 @@ describe("the plugin", () => {
 	});
 
 	test("exit listeners registered through the service hear of exits", async () => {
-		const { ctx, services } = pluginContext(base);
+		const { ctx, services } = testContext({ name: "process-resolver", baseDir: base });
 		const instance = await plugin.setup!(ctx, { ...config, snapshot: false });
 		await instance.start?.();
 		const cache = services.for("rule-engine").get<ProcessCacheService>(PROCESS_CACHE_SERVICE)!;

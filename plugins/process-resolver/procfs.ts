@@ -8,7 +8,7 @@
  * their own; every reader tolerates a process that vanishes mid-read.
  */
 import { readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
-import type { FileFields } from "../../core/model/types.ts";
+import type { FileFields, ProcessContext } from "../../core/model/types.ts";
 import { type CgroupInfo, isPureV2, parseProcCgroup } from "./cgroup.ts";
 
 /**
@@ -32,17 +32,11 @@ export const DEFAULT_ARG_LIMITS: ArgLimits = {
 /** Appended to a value cut by a byte limit (Datadog's marker). */
 export const TRUNCATION_MARK = "...";
 
-export interface Credentials {
-	uid?: number;
-	gid?: number;
-	euid?: number;
-	egid?: number;
-	fsuid?: number;
-	fsgid?: number;
-	auid?: number;
-	cap_effective?: number;
-	cap_permitted?: number;
-}
+/** The ids and capability sets of a process, named as in its context. */
+export type Credentials = Pick<
+	ProcessContext,
+	"uid" | "gid" | "euid" | "egid" | "fsuid" | "fsgid" | "auid" | "cap_effective" | "cap_permitted"
+>;
 
 /** What /proc says about one process. Fields that could not be read are absent. */
 export interface ProcProcess {

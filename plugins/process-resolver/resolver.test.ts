@@ -4,18 +4,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Event, ProcessContext } from "../../core/model/types.ts";
 import { StatsRegistry } from "../../core/stats.ts";
+import { recordingLogger, registry } from "../../test/context.ts";
 import { NameTable } from "./names.ts";
 import { ProcFs } from "./procfs.ts";
 import { ProcessResolver, type ResolverOptions } from "./resolver.ts";
-import {
-	counters,
-	kernelEvent,
-	ROOT_CREDS,
-	recordingLogger,
-	registry,
-	startProcess,
-	writeFakeProcess,
-} from "./testing.ts";
+import { counters, kernelEvent, ROOT_CREDS, startProcess, writeFakeProcess } from "./testing.ts";
 
 const temp = mkdtempSync(join(tmpdir(), "vigil-process-resolver-"));
 afterAll(() => rmSync(temp, { recursive: true, force: true }));

@@ -1,66 +1,14 @@
 /**
- * @module Test support for the process resolver: a plugin context built from the core's real
- * stats and services, synthetic kernel events shaped like the eBPF probe's, and real processes
- * started for the length of a test.
+ * @module Test support for the process resolver: its counters, synthetic kernel events shaped like
+ * the eBPF probe's, fake /proc entries, and real processes started for the length of a test.
  *
  * When to use: from this folder's `*.test.ts` files only.
  */
 import { mkdirSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
-import { FieldRegistry } from "../../core/model/registry.ts";
 import type { ProcessContext } from "../../core/model/types.ts";
-import type { Event, Logger, PluginContext } from "../../core/sdk.ts";
-import { ServiceRegistry } from "../../core/services.ts";
+import type { Event } from "../../core/sdk.ts";
 import { StatsRegistry } from "../../core/stats.ts";
 import type { ResolverCounters } from "./resolver.ts";
-
-export interface LogLine {
-	level: string;
-	message: string;
-	fields?: Record<string, unknown>;
-}
-
-export const recordingLogger = (lines: LogLine[]): Logger => ({
-	debug: (message, fields) => lines.push({ level: "debug", message, ...(fields ? { fields } : {}) }),
-	info: (message, fields) => lines.push({ level: "info", message, ...(fields ? { fields } : {}) }),
-	warn: (message, fields) => lines.push({ level: "warn", message, ...(fields ? { fields } : {}) }),
-	error: (message, fields) => lines.push({ level: "error", message, ...(fields ? { fields } : {}) }),
-});
-
-export const registry = FieldRegistry.linux();
-
-export interface TestContext {
-	ctx: PluginContext;
-	stats: StatsRegistry;
-	services: ServiceRegistry;
-	logs: LogLine[];
-}
-
-export const pluginContext = (baseDir = process.cwd()): TestContext => {
-	const stats = new StatsRegistry();
-	const services = new ServiceRegistry();
-	const logs: LogLine[] = [];
-	const ctx: PluginContext = {
-		name: "process-resolver",
-		log: recordingLogger(logs),
-		stats,
-		registry,
-		services: services.for("process-resolver"),
-		agent: {
-			hostname: "test",
-			version: "0.0.0",
-			datadogAgentVersion: "7.66.0",
-			os: "linux",
-			arch: process.arch,
-			pid: process.pid,
-			baseDir,
-		},
-		emitCustom: () => {},
-		emitAlert: () => {},
-		producedEventTypes: () => new Set(),
-		signal: new AbortController().signal,
-	};
-	return { ctx, stats, services, logs };
-};
 
 export const counters = (stats = new StatsRegistry()): ResolverCounters => ({
 	hits: stats.counter("hits"),

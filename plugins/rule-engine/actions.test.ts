@@ -28,7 +28,7 @@ const sleeper = (): Subprocess => {
 const setup = async (name: string, policy: string, options: Parameters<typeof engineFor>[2] = {}) => {
 	const d = policyDir();
 	dirs.push(d);
-	d.write(name, policy);
+	d.file(name, policy);
 	const rec = recorder();
 	const engine = engineFor(d.path, rec, options);
 	await engine.reload();

@@ -3,7 +3,7 @@ import * as v from "valibot";
 import type { Event, ProcessContext, ProcessorInstance } from "../../core/sdk.ts";
 import { PROCESS_CACHE_SERVICE, type ProcessCacheService } from "../process-resolver/index.ts";
 import plugin, { RULE_ENGINE_SERVICE, RuleEngineConfig, type RuleEngineService } from "./index.ts";
-import { event, pluginContext, policyDir, recorder, T0, until } from "./testing.ts";
+import { event, policyDir, recorder, T0, until } from "./testing.ts";
 
 const dirs: ReturnType<typeof policyDir>[] = [];
 afterAll(() => {
@@ -20,9 +20,8 @@ const version = (n: number, rules = 50) =>
 	`version: "${n}"\nrules:\n${Array.from({ length: rules }, (_, i) => `  - id: v${n}_rule_${i}\n    expression: open.file.path == "/watched"\n`).join("")}`;
 
 const start = async (config: unknown, produced?: ReadonlySet<string>) => {
-	const rec = recorder();
-	const ctx = pluginContext(rec, process.cwd(), produced);
-	const instance = (await plugin.setup!(ctx, v.parse(RuleEngineConfig, config))) as ProcessorInstance;
+	const rec = recorder({ produced });
+	const instance = (await plugin.setup!(rec.ctx, v.parse(RuleEngineConfig, config))) as ProcessorInstance;
 	await instance.start?.();
 	const service = rec.services.for("test").get<RuleEngineService>(RULE_ENGINE_SERVICE)!;
 	return { rec, instance, service };
@@ -64,7 +63,7 @@ describe("config", () => {
 describe("the plugin", () => {
 	test("loads its policies at start, reports them and raises alerts from batches", async () => {
 		const dir = fresh();
-		dir.write("main.policy", version(1, 3));
+		dir.file("main.policy", version(1, 3));
 		const { rec, instance, service } = await start({
 			policies: [dir.path],
 			reload: { watch: false, sighup: false },
@@ -81,7 +80,7 @@ describe("the plugin", () => {
 
 	test("rules over event types no probe produces are reported event_type_disabled", async () => {
 		const dir = fresh();
-		dir.write(
+		dir.file(
 			"main.policy",
 			'rules:\n  - id: on_exec\n    expression: exec.file.name == "x"\n  - id: on_open\n    expression: open.file.path == "/x"\n',
 		);
@@ -98,7 +97,7 @@ describe("the plugin", () => {
 
 	test("a reload through the service swaps the rule set between batches: no batch sees half of one", async () => {
 		const dir = fresh();
-		dir.write("main.policy", version(1));
+		dir.file("main.policy", version(1));
 		const { rec, instance, service } = await start({
 			policies: [dir.path],
 			reload: { watch: false, sighup: false },
@@ -109,7 +108,7 @@ describe("the plugin", () => {
 		const reload = (async () => {
 			// give the batch loop a head start, then change the file under it and reload
 			await Bun.sleep(20);
-			dir.write("main.policy", version(2));
+			dir.file("main.policy", version(2));
 			const report = await service.reload();
 			reloaded = true;
 			return report;
@@ -142,12 +141,12 @@ describe("the plugin", () => {
 
 	test("a changed policy file reloads by itself after the debounce", async () => {
 		const dir = fresh();
-		dir.write("main.policy", version(1, 1));
+		dir.file("main.policy", version(1, 1));
 		const { rec, instance } = await start({
 			policies: [dir.path],
 			reload: { watch: true, debounce: "50ms", sighup: false },
 		});
-		dir.write("extra.policy", 'rules:\n  - id: added_later\n    expression: open.file.path == "/watched"\n');
+		dir.file("extra.policy", 'rules:\n  - id: added_later\n    expression: open.file.path == "/watched"\n');
 		await until(() => rec.custom.filter((c) => c.type === "ruleset_loaded").length === 2);
 		instance.process([openAt(T0)], rec.out);
 		expect(rec.alerts.map((a) => a.rule.id).sort()).toEqual(["added_later", "v1_rule_0"]);
@@ -156,8 +155,8 @@ describe("the plugin", () => {
 
 	test("a reload with a broken rule keeps the good ones and reports the bad one", async () => {
 		const dir = fresh();
-		dir.write("main.policy", version(1, 1));
-		dir.write("extra.policy", "rules:\n  - id: broken\n    expression: open.file.path ==\n");
+		dir.file("main.policy", version(1, 1));
+		dir.file("extra.policy", "rules:\n  - id: broken\n    expression: open.file.path ==\n");
 		const { rec, instance, service } = await start({
 			policies: [dir.path],
 			reload: { watch: false, sighup: false },
@@ -177,7 +176,7 @@ describe("the plugin", () => {
 
 	test("SIGHUP reloads", async () => {
 		const dir = fresh();
-		dir.write("main.policy", version(1, 1));
+		dir.file("main.policy", version(1, 1));
 		const { rec, instance } = await start({ policies: [dir.path], reload: { watch: false, sighup: true } });
 		process.kill(process.pid, "SIGHUP");
 		await until(() => rec.custom.filter((c) => c.type === "ruleset_loaded").length === 2);
@@ -187,7 +186,7 @@ describe("the plugin", () => {
 
 	test("with a process cache, exits it reports free process scopes, and scope_field finds the process's start time", async () => {
 		const dir = fresh();
-		dir.write(
+		dir.file(
 			"main.policy",
 			`rules:
   - id: mark
@@ -214,12 +213,11 @@ describe("the plugin", () => {
 			},
 		};
 		rec.services.for("process-resolver").provide(PROCESS_CACHE_SERVICE, cache);
-		const ctx = pluginContext(rec, process.cwd());
 		const config = v.parse(RuleEngineConfig, {
 			policies: [dir.path],
 			reload: { watch: false, sighup: false },
 		});
-		const instance = (await plugin.setup!(ctx, config)) as ProcessorInstance;
+		const instance = (await plugin.setup!(rec.ctx, config)) as ProcessorInstance;
 		await instance.start?.();
 		const proc: ProcessContext = { pid: 500, created_at: T0 - 9e9 };
 		const at = (path: string, p: ProcessContext) => event("open", { file: { path } }, p);
@@ -245,8 +243,8 @@ describe("the plugin", () => {
 
 	test("flush waits for alerts whose actions are still running", async () => {
 		const dir = fresh();
-		dir.write("payload", "some bytes");
-		dir.write(
+		dir.file("payload", "some bytes");
+		dir.file(
 			"main.policy",
 			'rules:\n  - id: hashed\n    expression: open.file.name == "payload"\n    actions:\n      - hash: {}\n',
 		);
@@ -263,8 +261,8 @@ describe("the plugin", () => {
 
 	test("heartbeats name each policy, at the first interval and then the longer one", async () => {
 		const dir = fresh();
-		dir.write("main.policy", version(7, 1));
-		dir.write("extra.policy", "rules: []\n");
+		dir.file("main.policy", version(7, 1));
+		dir.file("extra.policy", "rules: []\n");
 		const { rec, instance } = await start({
 			policies: [dir.path],
 			reload: { watch: false, sighup: false },

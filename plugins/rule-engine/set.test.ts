@@ -64,7 +64,7 @@ const POLICY = `rules:
 `;
 
 beforeAll(async () => {
-	dir.write("set.policy", POLICY);
+	dir.file("set.policy", POLICY);
 	engine = engineFor(dir.path, rec);
 	await engine.reload();
 });
@@ -172,7 +172,7 @@ describe("variables across reloads", () => {
 	test("values survive a reload; a variable whose type changed starts afresh instead of failing its rules", async () => {
 		const d = policyDir();
 		dirs.push(d);
-		d.write(
+		d.file(
 			"v.policy",
 			'rules:\n  - id: r\n    expression: open.file.path == "/v"\n    actions:\n      - set: { name: kept, value: "one" }\n      - set: { name: retyped, value: "text" }\n',
 		);
@@ -182,7 +182,7 @@ describe("variables across reloads", () => {
 		e.process([open("/v")], r.out);
 		await e.reload();
 		expect(e.current!.context.variables.get("kept")!.get(open("/x"))).toBe("one");
-		d.write(
+		d.file(
 			"v.policy",
 			'rules:\n  - id: r\n    expression: open.file.path == "/v"\n    actions:\n      - set: { name: kept, value: "one" }\n      - set: { name: retyped, value: 5 }\n',
 		);

@@ -69,19 +69,15 @@ const stdoutWriter: LineWriter = {
 export const makeStdoutSink = (config: Config, out: LineWriter = stdoutWriter): SinkInstance => {
 	const types = config.types ? new Set(config.types) : undefined;
 	const indent = config.pretty ? 2 : undefined;
-	const sink: SinkInstance = {
-		write: (items) => {
-			let text = "";
-			for (const item of items) text += `${JSON.stringify(itemJson(item), null, indent)}\n`;
-			return out.write(text);
-		},
+	/** One write for the whole batch, a line per item. */
+	const writeLines = <T>(items: readonly T[], json: (item: T) => Record<string, unknown>) => {
+		let text = "";
+		for (const item of items) text += `${JSON.stringify(json(item), null, indent)}\n`;
+		return out.write(text);
 	};
+	const sink: SinkInstance = { write: (items) => writeLines(items, itemJson) };
 	if (config.events === "all") {
-		sink.writeEvents = (events) => {
-			let text = "";
-			for (const e of events) text += `${JSON.stringify(eventJson(e), null, indent)}\n`;
-			return out.write(text);
-		};
+		sink.writeEvents = (events) => writeLines(events, eventJson);
 		if (types) sink.wantsEvent = (e) => types.has(e.type);
 	}
 	return sink;

@@ -1,25 +1,10 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { cpSync } from "node:fs";
 import { join } from "node:path";
-import { REPO, tempDir, valuesLine } from "../helpers.ts";
+import { jsonLines, REPO, spawnVigil, tempDir, valuesLine, vigil } from "../helpers.ts";
 
 const dir = tempDir("vigil-cli-");
 afterAll(() => dir.cleanup());
-
-const vigil = async (args: string[], cwd = dir.path) => {
-	const proc = Bun.spawn(["bun", join(REPO, "core/cli/main.ts"), ...args], {
-		cwd,
-		stdout: "pipe",
-		stderr: "pipe",
-		stdin: "ignore",
-	});
-	const [out, err, code] = await Promise.all([
-		new Response(proc.stdout).text(),
-		new Response(proc.stderr).text(),
-		proc.exited,
-	]);
-	return { out, err, code };
-};
 
 describe("vigil CLI", () => {
 	test("vigil agent with a replay manifest prints the replayed events and exits 0 at the end of the capture", async () => {
@@ -34,12 +19,9 @@ describe("vigil CLI", () => {
 			"replay.yaml",
 			"agent: { stats_interval: '0' }\nplugins:\n  - use: replay\n    config: { file: cap.jsonl }\n  - use: stdout\n    config: { events: all }\n",
 		);
-		const r = await vigil(["agent", "--manifest", "replay.yaml"]);
+		const r = await vigil(["agent", "--manifest", "replay.yaml"], dir.path);
 		expect(r.code).toBe(0);
-		const lines = r.out
-			.trim()
-			.split("\n")
-			.map((l) => JSON.parse(l));
+		const lines = jsonLines(r.out);
 		expect(lines.map((l) => l.event.type)).toEqual(["open", "exec"]);
 		expect(lines[0].event.open.file.path).toBe("/etc/shadow");
 		expect(lines[0].date).toBe("1970-01-01T00:00:00.000Z");
@@ -51,7 +33,7 @@ describe("vigil CLI", () => {
 			"bad.yaml",
 			"plugins:\n  - use: replay\n    config: { file: 1, loop: maybe }\n  - use: ./nowhere.ts\n",
 		);
-		const r = await vigil(["agent", "--manifest", "bad.yaml"]);
+		const r = await vigil(["agent", "--manifest", "bad.yaml"], dir.path);
 		expect(r.code).toBe(1);
 		expect(r.err).toContain("bad.yaml: 3 problems");
 		expect(r.err).toContain("plugins[0].config.file: Invalid type: Expected string but received 1");
@@ -70,11 +52,7 @@ describe("vigil CLI", () => {
 			"slow.yaml",
 			"agent: { stats_interval: '0' }\nplugins:\n  - use: replay\n    config: { file: slow.jsonl, speed: realtime }\n  - use: stdout\n    config: { events: all }\n",
 		);
-		const proc = Bun.spawn(["bun", join(REPO, "core/cli/main.ts"), "agent", "--manifest", "slow.yaml"], {
-			cwd: dir.path,
-			stdout: "pipe",
-			stderr: "pipe",
-		});
+		const proc = spawnVigil(["agent", "--manifest", "slow.yaml"], dir.path);
 		const reader = proc.stdout.getReader();
 		const first = await reader.read();
 		expect(new TextDecoder().decode(first.value)).toContain('"pid":0');
@@ -90,45 +68,45 @@ describe("vigil CLI", () => {
 			"r.jsonl",
 			valuesLine("chmod", { "chmod.file.path": "/etc/passwd", "chmod.file.destination.mode": 0o777 }, 5),
 		);
-		const r = await vigil(["replay", "r.jsonl"]);
+		const r = await vigil(["replay", "r.jsonl"], dir.path);
 		expect(r.code).toBe(0);
 		expect(JSON.parse(r.out.trim().split("\n")[0]!).event.chmod.file.path).toBe("/etc/passwd");
 	});
 
 	test("manifest check: ok names the plugins; problems exit 1; missing argument exits 2", async () => {
 		dir.file("good.yaml", "plugins:\n  - use: replay\n    config: { file: x.jsonl }\n  - use: stdout\n");
-		const ok = await vigil(["manifest", "check", "good.yaml"]);
+		const ok = await vigil(["manifest", "check", "good.yaml"], dir.path);
 		expect(ok.code).toBe(0);
 		expect(ok.out).toContain("ok (probe replay, sink stdout)");
 		dir.file("typo.yaml", "plugin:\n  - use: stdout\n");
-		const bad = await vigil(["manifest", "check", "typo.yaml"]);
+		const bad = await vigil(["manifest", "check", "typo.yaml"], dir.path);
 		expect(bad.code).toBe(1);
 		expect(bad.err).toContain('Invalid key: Expected never but received "plugin"');
-		const usage = await vigil(["manifest", "check"]);
+		const usage = await vigil(["manifest", "check"], dir.path);
 		expect(usage.code).toBe(2);
 		expect(usage.err).toContain("expected exactly one manifest FILE");
 	});
 
 	test("manifest schema prints a JSON Schema; version prints versions; unknown things exit 2", async () => {
-		const schema = await vigil(["manifest", "schema"]);
+		const schema = await vigil(["manifest", "schema"], dir.path);
 		expect(schema.code).toBe(0);
 		expect(JSON.parse(schema.out).title).toBe("vigil manifest");
-		const version = await vigil(["version"]);
+		const version = await vigil(["version"], dir.path);
 		expect(version.out).toMatch(/^vigil \d+\.\d+\.\d+ \(Datadog agent compatibility \d+\.\d+\.\d+, bun \d/);
-		expect((await vigil(["frobnicate"])).code).toBe(2);
-		expect((await vigil(["agent", "--bogus"])).code).toBe(2);
-		const help = await vigil(["agent", "--help"]);
+		expect((await vigil(["frobnicate"], dir.path)).code).toBe(2);
+		expect((await vigil(["agent", "--bogus"], dir.path)).code).toBe(2);
+		const help = await vigil(["agent", "--help"], dir.path);
 		expect(help.code).toBe(0);
 		expect(help.out).toContain("Exit codes:");
-		const top = await vigil(["--help"]);
+		const top = await vigil(["--help"], dir.path);
 		expect(top.out).toContain("manifest schema");
 	});
 
 	test("vigil fields lists catalogue fields with types, filtered by prefix", async () => {
-		const r = await vigil(["fields", "open.file.pa"]);
+		const r = await vigil(["fields", "open.file.pa"], dir.path);
 		expect(r.code).toBe(0);
 		expect(r.out).toContain("open.file.path\tstring\topen\tFile's path");
-		const json = JSON.parse((await vigil(["fields", "--json", "exec.argv"])).out);
+		const json = JSON.parse((await vigil(["fields", "--json", "exec.argv"], dir.path)).out);
 		expect(json.find((f: { name: string }) => f.name === "exec.argv")).toMatchObject({
 			type: "string",
 			array: true,
@@ -153,10 +131,7 @@ describe("vigil CLI", () => {
 			);
 			const r = await vigil(["agent", "--manifest", "m.yaml"], outside.path);
 			expect(r.code).toBe(0);
-			const events = r.out
-				.trim()
-				.split("\n")
-				.map((l) => JSON.parse(l).event);
+			const events = jsonLines(r.out).map((l) => l.event);
 			expect(events.map((e) => e.http_request.path)).toEqual(["/wp-admin/install.php", "/login"]);
 			expect(events[0].http_request).toMatchObject({
 				method: "GET",

@@ -1,32 +1,9 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { REPO, tempDir } from "../helpers.ts";
+import { jsonLines, REPO, tempDir, vigil } from "../helpers.ts";
 
 const dir = tempDir("vigil-e2e-");
 afterAll(() => dir.cleanup());
-
-const run = async (args: string[], cwd = REPO) => {
-	const proc = Bun.spawn(["bun", join(REPO, "core/cli/main.ts"), ...args], {
-		cwd,
-		stdout: "pipe",
-		stderr: "pipe",
-		stdin: "ignore",
-	});
-	const [out, err, code] = await Promise.all([
-		new Response(proc.stdout).text(),
-		new Response(proc.stderr).text(),
-		proc.exited,
-	]);
-	return {
-		lines: out
-			.trim()
-			.split("\n")
-			.filter(Boolean)
-			.map((l) => JSON.parse(l)),
-		err,
-		code,
-	};
-};
 
 describe("a capture through the process resolver and the starter policy", () => {
 	test("each attack in the capture raises its rule's alert, in event time, and benign events raise none", async () => {
@@ -44,9 +21,10 @@ describe("a capture through the process resolver and the starter policy", () => 
 				"  - use: stdout",
 			].join("\n"),
 		);
-		const r = await run(["agent", "--manifest", manifest]);
+		const r = await vigil(["agent", "--manifest", manifest]);
 		expect(r.code).toBe(0);
-		const alerts = r.lines.filter((l) => l.kind === "alert");
+		const lines = jsonLines(r.out);
+		const alerts = lines.filter((l) => l.kind === "alert");
 		expect(alerts.map((a) => [a.rule.id, a.event.process.pid, a.date])).toEqual([
 			["vigil_shadow_read", 101, "2026-11-25T10:00:01.000Z"],
 			["vigil_web_server_shell", 104, "2026-11-25T10:00:04.000Z"],
@@ -54,14 +32,15 @@ describe("a capture through the process resolver and the starter policy", () => 
 			["vigil_sudoers_modified", 106, "2026-11-25T10:00:06.000Z"],
 		]);
 		expect(alerts[0].rule).toMatchObject({ tags: { severity: "high" }, policy: { name: "vigil.policy" } });
-		const loaded = r.lines.find((l) => l.kind === "custom" && l.type === "ruleset_loaded");
+		const loaded = lines.find((l) => l.kind === "custom" && l.type === "ruleset_loaded");
 		expect(loaded.data.policies[0].rules.every((x: { status: string }) => x.status === "loaded")).toBe(true);
 	});
 
 	test("vigil replay uses ./rules of the working folder by default", async () => {
-		const r = await run(["replay", "test/fixtures/attack.jsonl"]);
+		const r = await vigil(["replay", "test/fixtures/attack.jsonl"]);
 		expect(r.code).toBe(0);
-		expect(r.lines.filter((l) => l.kind === "event")).toHaveLength(8);
-		expect(r.lines.filter((l) => l.kind === "alert").map((a) => a.rule.id)).toContain("vigil_shadow_read");
+		const lines = jsonLines(r.out);
+		expect(lines.filter((l) => l.kind === "event")).toHaveLength(8);
+		expect(lines.filter((l) => l.kind === "alert").map((a) => a.rule.id)).toContain("vigil_shadow_read");
 	});
 });

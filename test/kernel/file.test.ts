@@ -3,28 +3,16 @@
  * mount) and the fixture program for the *at() variants, asserting absolute paths, flags,
  * modes, owners and results.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { mkdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import {
-	act,
-	actionsBinary,
-	observe,
-	observeAct,
-	ofType,
-	type ProbeRun,
-	payload,
-	startProbe,
-	tempDir,
-} from "./harness.ts";
+import { act, observe, observeAct, ofType, type ProbeRun, payload, useProbe } from "./harness.ts";
 
 let probe: ProbeRun;
-let tmp: { dir: string; remove: () => void };
 let dir: string;
-
-beforeAll(async () => {
-	actionsBinary();
-	probe = await startProbe({
+useProbe(
+	"file",
+	{
 		event_types: [
 			"open",
 			"chmod",
@@ -44,15 +32,12 @@ beforeAll(async () => {
 			"fork",
 			"exit",
 		],
-	});
-	tmp = tempDir("file");
-	dir = tmp.dir;
-});
-
-afterAll(async () => {
-	await probe?.stop();
-	tmp?.remove();
-});
+	},
+	(p, d) => {
+		probe = p;
+		dir = d;
+	},
+);
 
 const O_WRONLY = 0o1;
 const O_CREAT = 0o100;

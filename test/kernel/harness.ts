@@ -1,111 +1,23 @@
 /**
- * Kernel test harness: starts the `ebpf` probe through the plugin SDK (`setup` then `run`) with
- * a minimal plugin context of its own, runs real programs, and collects the events of the
- * processes a test started.
+ * Kernel test harness: starts the `ebpf` probe through the plugin SDK (`setup` then `run`) in a
+ * test plugin context, runs real programs, and collects the events of the processes a test
+ * started.
  *
  * These tests need root (or CAP_BPF + CAP_PERFMON) and a kernel with BTF. When that is missing
  * they fail with the exact reason; they never skip silently.
  */
-import { expect } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { afterAll, beforeAll, expect } from "bun:test";
+import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import * as v from "valibot";
 import { ensureBpfObjects } from "../../bpf/build.ts";
-import { FieldRegistry } from "../../core/model/registry.ts";
-import type { Counter, CustomEvent, Emit, Event, PluginContext, Stats } from "../../core/sdk.ts";
+import type { Emit, Event } from "../../core/sdk.ts";
 import plugin, { EbpfConfig, type EbpfProbe } from "../../probes/ebpf/index.ts";
+import { type TestContext, testContext } from "../context.ts";
+import { tempDir as sharedTempDir } from "../helpers.ts";
 
 export const ROOT = resolve(import.meta.dir, "../..");
 const TMP = join(ROOT, "test/.tmp");
-
-/** Counters and gauges as the agent would keep them, readable by tests. */
-export class TestStats implements Stats {
-	readonly counters = new Map<string, { value: number }>();
-	readonly gauges = new Map<string, () => number>();
-	private key(name: string, tags?: Record<string, string>): string {
-		const t = Object.entries(tags ?? {})
-			.sort(([a], [b]) => a.localeCompare(b))
-			.map(([k, x]) => `${k}=${x}`)
-			.join(",");
-		return t ? `${name}{${t}}` : name;
-	}
-	counter(name: string, tags?: Record<string, string>): Counter {
-		const k = this.key(name, tags);
-		let c = this.counters.get(k);
-		if (!c) {
-			const cell = { value: 0 };
-			c = cell;
-			this.counters.set(k, cell);
-		}
-		const cell = c;
-		return {
-			inc(by = 1) {
-				cell.value += by;
-			},
-			get value() {
-				return cell.value;
-			},
-		};
-	}
-	gauge(name: string, read: () => number, tags?: Record<string, string>): void {
-		this.gauges.set(this.key(name, tags), read);
-	}
-	/** The value of counter `name{tags}` (0 if never bumped). */
-	get(name: string, tags?: Record<string, string>): number {
-		return this.counters.get(this.key(name, tags))?.value ?? 0;
-	}
-	/** Sum of every counter named `name`, whatever its tags. */
-	sum(name: string): number {
-		let s = 0;
-		for (const [k, c] of this.counters) if (k === name || k.startsWith(`${name}{`)) s += c.value;
-		return s;
-	}
-}
-
-export interface TestContext {
-	ctx: PluginContext;
-	stats: TestStats;
-	customs: CustomEvent[];
-	logs: { level: string; message: string; fields?: Record<string, unknown> }[];
-	abort: AbortController;
-}
-
-export const testContext = (): TestContext => {
-	const stats = new TestStats();
-	const customs: CustomEvent[] = [];
-	const logs: TestContext["logs"] = [];
-	const abort = new AbortController();
-	const services = new Map<string, unknown>();
-	const log =
-		(level: string) =>
-		(message: string, fields?: Record<string, unknown>): void => {
-			logs.push({ level, message, ...(fields ? { fields } : {}) });
-		};
-	const ctx: PluginContext = {
-		name: "ebpf",
-		log: { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") },
-		stats,
-		registry: FieldRegistry.linux(),
-		services: {
-			provide: (k, x) => void services.set(k, x),
-			get: <T>(k: string) => services.get(k) as T | undefined,
-		},
-		agent: {
-			hostname: "test",
-			version: "0.0.0",
-			datadogAgentVersion: "7.66.0",
-			os: "linux",
-			arch: process.arch,
-			pid: process.pid,
-			baseDir: ROOT,
-		},
-		emitCustom: (e) => void customs.push(e),
-		emitAlert: () => {},
-		producedEventTypes: () => new Set(),
-		signal: abort.signal,
-	};
-	return { ctx, stats, customs, logs, abort };
-};
 
 /** A probe running in this process, collecting everything it emits. */
 export interface ProbeRun extends TestContext {
@@ -136,7 +48,7 @@ export const buildOnce = (): Promise<unknown> => {
  */
 export async function startProbe(config: Partial<v.InferInput<typeof EbpfConfig>> = {}): Promise<ProbeRun> {
 	await buildOnce();
-	const tc = testContext();
+	const tc = testContext({ name: "ebpf", baseDir: ROOT });
 	const parsed = v.parse(EbpfConfig, { self_test: false, ...config });
 	let probe: EbpfProbe;
 	try {
@@ -192,12 +104,32 @@ export async function startProbe(config: Partial<v.InferInput<typeof EbpfConfig>
 	return run;
 }
 
-/** A fresh directory under test/.tmp, removed by the returned function. */
-export const tempDir = (prefix: string): { dir: string; remove: () => void } => {
-	mkdirSync(TMP, { recursive: true });
-	const dir = mkdtempSync(join(TMP, `${prefix}-`));
-	return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+/**
+ * The probe of a test file: before its first test the fixture program is built, the probe started
+ * with `config` and a temp directory made (`ready` receives both); after its last test they are
+ * stopped and removed.
+ */
+export const useProbe = (
+	name: string,
+	config: Partial<v.InferInput<typeof EbpfConfig>>,
+	ready: (probe: ProbeRun, dir: string) => void,
+): void => {
+	let probe: ProbeRun | undefined;
+	let tmp: ReturnType<typeof tempDir> | undefined;
+	beforeAll(async () => {
+		actionsBinary();
+		probe = await startProbe(config);
+		tmp = tempDir(name);
+		ready(probe, tmp.path);
+	});
+	afterAll(async () => {
+		await probe?.stop();
+		tmp?.cleanup();
+	});
 };
+
+/** A fresh directory under test/.tmp. */
+export const tempDir = (prefix: string) => sharedTempDir(`${prefix}-`, TMP);
 
 let actions: string | undefined;
 
@@ -255,11 +187,19 @@ export async function observe(
 	options: { cwd?: string; env?: Record<string, string> } = {},
 ): Promise<{ ran: Ran; events: Event[] }> {
 	const ran = await run(cmd, options);
+	return { ran, events: await eventsOf(probe, ran.pid, cmd.join(" ")) };
+}
+
+/**
+ * Wait until the probe has read the exit of `pid` (the last event of a process; `what` names it
+ * in the timeout message), then give the events of it and its descendants.
+ */
+export async function eventsOf(probe: ProbeRun, pid: number, what: string): Promise<Event[]> {
 	await probe.waitFor(
-		() => probe.events.some((e) => e.type === "exit" && e.process.pid === ran.pid),
-		`the exit of ${cmd.join(" ")} (pid ${ran.pid})`,
+		() => probe.events.some((e) => e.type === "exit" && e.process.pid === pid),
+		`the exit of ${what} (pid ${pid})`,
 	);
-	return { ran, events: probe.tree(ran.pid) };
+	return probe.tree(pid);
 }
 
 /** Like {@link observe}, for the fixture program. */

@@ -3,40 +3,28 @@
  * events need a kernel with loadable modules; where there are none, the test checks that the
  * probe says so precisely, and prints why the event itself could not be exercised.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { OBJECT_PATH } from "../../bpf/build.ts";
 import { EVENT_TYPES } from "../../probes/ebpf/catalogue.ts";
 import { findTracefs, hookIndex } from "../../probes/ebpf/features.ts";
 import { LoadedObject } from "../../probes/ebpf/loader.ts";
 import { ObjectSpec } from "../../probes/ebpf/spec.ts";
-import {
-	actionsBinary,
-	buildOnce,
-	observeAct,
-	ofType,
-	type ProbeRun,
-	payload,
-	startProbe,
-	tempDir,
-} from "./harness.ts";
+import { buildOnce, observeAct, ofType, type ProbeRun, payload, useProbe } from "./harness.ts";
 
 let probe: ProbeRun;
-let tmp: { dir: string; remove: () => void };
-
-beforeAll(async () => {
-	actionsBinary();
-	probe = await startProbe({
+let dir: string;
+useProbe(
+	"kernel",
+	{
 		families: ["kernel"],
 		event_types: ["bpf", "mmap", "mprotect", "load_module", "unload_module", "exec", "fork", "exit"],
-	});
-	tmp = tempDir("kernel");
-});
-
-afterAll(async () => {
-	await probe?.stop();
-	tmp?.remove();
-});
+	},
+	(p, d) => {
+		probe = p;
+		dir = d;
+	},
+);
 
 const BPF_MAP_CREATE = 0;
 const BPF_PROG_LOAD = 5;
@@ -102,7 +90,7 @@ describe("modules", () => {
 
 	test("a module load is reported with the file and the error, or the probe says exactly why it cannot be", async () => {
 		if (unsupported("load_module")) return;
-		const notAModule = `${tmp.dir}/not-a-module.ko`;
+		const notAModule = `${dir}/not-a-module.ko`;
 		await Bun.write(notAModule, "not an ELF file");
 		const { events } = await observeAct(probe, ["finit_module", notAModule]);
 		const e = ofType(events, "load_module")[0];

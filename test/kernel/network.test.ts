@@ -3,22 +3,15 @@
  * program, in processes of their own: the agent's own syscalls are filtered), IPv6 and unix
  * sockets.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { actionsBinary, observeAct, ofType, type ProbeRun, payload, startProbe, tempDir } from "./harness.ts";
+import { actionsBinary, eventsOf, observeAct, ofType, type ProbeRun, payload, useProbe } from "./harness.ts";
 
 let probe: ProbeRun;
-let tmp: { dir: string; remove: () => void };
-
-beforeAll(async () => {
-	actionsBinary();
-	probe = await startProbe({ event_types: ["connect", "bind", "accept", "exec", "fork", "exit"] });
-	tmp = tempDir("network");
-});
-
-afterAll(async () => {
-	await probe?.stop();
-	tmp?.remove();
+let dir: string;
+useProbe("network", { event_types: ["connect", "bind", "accept", "exec", "fork", "exit"] }, (p, d) => {
+	probe = p;
+	dir = d;
 });
 
 const AF_UNIX = 1;
@@ -51,8 +44,7 @@ describe("TCP on loopback", () => {
 		});
 		expect(Number((await lines.next()).value)).toBe(clientPort);
 		await server.exited;
-		await probe.waitFor(() => probe.tree(server.pid).some((e) => e.type === "exit"), "the server's exit");
-		const serverEvents = probe.tree(server.pid);
+		const serverEvents = await eventsOf(probe, server.pid, "the server");
 		expect(payload(ofType(serverEvents, "bind")[0])).toEqual({
 			addr: { family: AF_INET, ip: "127.0.0.1", port: 0 },
 			protocol: IPPROTO_TCP,
@@ -78,7 +70,7 @@ describe("TCP on loopback", () => {
 });
 
 test("unix sockets: bind and connect report the socket path", async () => {
-	const path = join(tmp.dir, "vigil.sock");
+	const path = join(dir, "vigil.sock");
 	const { events } = await observeAct(probe, ["unix", path]);
 	for (const type of ["bind", "connect"]) {
 		const e = ofType(events, type)[0];

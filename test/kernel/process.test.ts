@@ -2,35 +2,23 @@
  * Process events from the real kernel: exec, fork, exit, credential changes, ptrace, signals,
  * prctl and chdir, from real programs and the fixture program.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import {
-	actionsBinary,
-	observe,
-	observeAct,
-	ofType,
-	type ProbeRun,
-	payload,
-	startProbe,
-	tempDir,
-} from "./harness.ts";
+import { observe, observeAct, ofType, type ProbeRun, payload, useProbe } from "./harness.ts";
 
 let probe: ProbeRun;
-let tmp: { dir: string; remove: () => void };
-
-beforeAll(async () => {
-	actionsBinary();
-	probe = await startProbe({
+let dir: string;
+useProbe(
+	"process",
+	{
 		event_types: ["exec", "fork", "exit", "setuid", "setgid", "capset", "ptrace", "signal", "prctl", "chdir"],
-	});
-	tmp = tempDir("process");
-});
-
-afterAll(async () => {
-	await probe?.stop();
-	tmp?.remove();
-});
+	},
+	(p, d) => {
+		probe = p;
+		dir = d;
+	},
+);
 
 const CAP_NET_RAW = 13;
 
@@ -63,10 +51,10 @@ describe("exec", () => {
 	});
 
 	test("a #! script run by a relative path is reported by its absolute path, with its interpreter", async () => {
-		const script = join(tmp.dir, "hello.sh");
+		const script = join(dir, "hello.sh");
 		writeFileSync(script, "#!/bin/sh\nexit 0\n");
 		chmodSync(script, 0o755);
-		const { events } = await observe(probe, ["./hello.sh"], { cwd: tmp.dir });
+		const { events } = await observe(probe, ["./hello.sh"], { cwd: dir });
 		const exec = ofType(events, "exec")[0];
 		expect(exec!.process.file?.path).toBe(script);
 		expect(exec!.process.interpreter?.file?.path).toBe("/usr/bin/dash");
@@ -173,13 +161,13 @@ describe("ptrace, signals, prctl, chdir", () => {
 	});
 
 	test("chdir reports the absolute directory, by a relative name and by descriptor", async () => {
-		mkdirSync(join(tmp.dir, "deeper"), { recursive: true });
-		const rel = await observeAct(probe, ["chdir", ".."], { cwd: join(tmp.dir, "deeper") });
+		mkdirSync(join(dir, "deeper"), { recursive: true });
+		const rel = await observeAct(probe, ["chdir", ".."], { cwd: join(dir, "deeper") });
 		// the spawner's own chdir to the working directory comes first
 		const c = ofType(rel.events, "chdir").find((e) => payload(e).syscall.path === "..");
-		expect(payload(c).file.path).toBe(tmp.dir);
+		expect(payload(c).file.path).toBe(dir);
 		expect(payload(c).file.inode).toBeGreaterThan(0);
-		const byFd = await observeAct(probe, ["fchdir", join(tmp.dir, "deeper")]);
-		expect(payload(ofType(byFd.events, "chdir")[0]).file.path).toBe(join(tmp.dir, "deeper"));
+		const byFd = await observeAct(probe, ["fchdir", join(dir, "deeper")]);
+		expect(payload(ofType(byFd.events, "chdir")[0]).file.path).toBe(join(dir, "deeper"));
 	});
 });

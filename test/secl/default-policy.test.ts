@@ -8,6 +8,7 @@ import {
 	checkMacro,
 	RuleSet,
 } from "../../core/secl/index.ts";
+import { seededRandom } from "../random.ts";
 import { loadDefaultPolicy, readDefaultPolicy } from "./default-policy.ts";
 
 describe("Datadog's default.policy", () => {
@@ -58,18 +59,6 @@ describe("Datadog's default.policy", () => {
 	});
 });
 
-/** A seeded generator (mulberry32), so a failure reproduces. */
-const random = (seed: number) => {
-	let s = seed >>> 0;
-	return () => {
-		s = (s + 0x6d2b79f5) >>> 0;
-		let t = s;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
-};
-
 describe("the approver index never skips a rule that would match", () => {
 	test("random events over default.policy's fields: indexed evaluation equals every-rule evaluation", () => {
 		const { ctx, rules } = loadDefaultPolicy("linux");
@@ -92,7 +81,7 @@ describe("the approver index never skips a rule that would match", () => {
 				}
 			}
 		}
-		const r = random(1234);
+		const r = seededRandom(1234);
 		const pick = <T>(list: readonly T[]): T => list[Math.floor(r() * list.length)] as T;
 		const noise = (f: RegisteredField): unknown => {
 			switch (f.type) {
