@@ -123,6 +123,9 @@ const CONFIG = [
 ];
 const PROC = ["stat", "status", "cmdline", "maps", "fd", "limits", "environ"];
 
+/** `AUDIT_AUID_UNSET`: no login uid (processes started by the system, not a login). */
+const AUID_UNSET = 4294967295;
+
 const pick = <T>(r: () => number, list: readonly T[]): T => list[Math.floor(r() * list.length)] as T;
 
 /** The 20-odd event types of the mix and their weights (shares of the corpus). */
@@ -186,7 +189,8 @@ export const buildCorpus = (registry: FieldRegistry, count: number, seed = 42): 
 			uid: p.uid ?? 1000,
 			gid: 1000,
 			euid: p.uid ?? 1000,
-			auid: 1000,
+			// the login uid is set at login (the ssh session) and inherited; daemons have none
+			auid: ancestors[0]?.auid ?? AUID_UNSET,
 			comm: name.slice(0, 15),
 			argv0: name,
 			argv: p.argv.map(decoded),
@@ -232,7 +236,7 @@ export const buildCorpus = (registry: FieldRegistry, count: number, seed = 42): 
 	}
 	const shells: ProcessContext[] = [];
 	for (let i = 0; i < 6; i++) {
-		const session = proc(SSHD, [sshd, systemd], { uid: 0, euid: 0 });
+		const session = proc(SSHD, [sshd, systemd], { uid: 0, euid: 0, auid: 1000 });
 		shells.push(proc(BASH, [session, sshd, systemd], { tty_name: `pts${i}` }));
 	}
 	shells.push(

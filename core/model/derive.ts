@@ -46,10 +46,55 @@ export const fileExtension = (f: FileFields | undefined): string => {
 /** Datadog's `rights`: the permission bits (with setuid, setgid and sticky) of a mode. */
 export const rights = (mode: number | undefined): number => (mode ?? 0) & 0o7777;
 
+/**
+ * Values derived from `argv` (or `envp`), kept on the array itself under a non-enumerable
+ * symbol: copies of a process context (the resolver spreads them) share the array and so the
+ * values, an exec that replaces `argv` starts afresh, and nothing shows in equality checks or
+ * serialisation. The length is checked too, in case an array grew in place. The cached arrays
+ * are shared between reads: callers must not modify them.
+ */
+const DERIVED = Symbol("vigil.derived");
+
+/** One shape for every record (a fixed shape keeps the reads below monomorphic). */
+interface Derived {
+	length: number;
+	args: string | undefined;
+	flags: readonly string[] | undefined;
+	options: readonly string[] | undefined;
+	names: readonly string[] | undefined;
+}
+
+const derivedOf = (list: readonly string[]): Derived | undefined => {
+	const held = (list as unknown as { [DERIVED]?: Derived })[DERIVED];
+	if (held !== undefined && held.length === list.length) return held;
+	if (held === undefined && !Object.isExtensible(list)) return undefined;
+	const fresh: Derived = {
+		length: list.length,
+		args: undefined,
+		flags: undefined,
+		options: undefined,
+		names: undefined,
+	};
+	Object.defineProperty(list, DERIVED, { value: fresh, enumerable: false, writable: true });
+	return fresh;
+};
+
+/** `argv.join(" ")`, built by concatenation (several times faster than `join` on short arrays). */
+const joinArgs = (argv: readonly string[]): string => {
+	let out = argv.length > 0 ? (argv[0] as string) : "";
+	for (let i = 1; i < argv.length; i++) out = `${out} ${argv[i] as string}`;
+	return out;
+};
+
 export const args = (p: ProcessContext | undefined): string => {
 	if (!p) return "";
 	if (p.args !== undefined) return p.args;
-	return p.argv ? p.argv.join(" ") : "";
+	const argv = p.argv;
+	if (!argv) return "";
+	const d = derivedOf(argv);
+	if (d === undefined) return joinArgs(argv);
+	if (d.args === undefined) d.args = joinArgs(argv);
+	return d.args;
 };
 
 /** Env names from `NAME=value` entries. */
@@ -59,10 +104,20 @@ export const envs = (p: ProcessContext | undefined): readonly string[] => {
 	if (literal) return literal;
 	const envp = p.envp;
 	if (!envp) return EMPTY;
-	return envp.map((e) => {
-		const i = e.indexOf("=");
-		return i < 0 ? e : e.slice(0, i);
-	});
+	const d = derivedOf(envp);
+	if (d === undefined) return envNames(envp);
+	if (d.names === undefined) d.names = envNames(envp);
+	return d.names;
+};
+
+const envNames = (envp: readonly string[]): string[] => {
+	const out = new Array<string>(envp.length);
+	for (let i = 0; i < envp.length; i++) {
+		const e = envp[i] as string;
+		const eq = e.indexOf("=");
+		out[i] = eq < 0 ? e : e.slice(0, eq);
+	}
+	return out;
 };
 
 /**
@@ -73,22 +128,42 @@ export const argsFlags = (p: ProcessContext | undefined): readonly string[] => {
 	if (!p) return EMPTY;
 	const literal = p.args_flags as string[] | undefined;
 	if (literal) return literal;
-	const out: string[] = [];
-	for (const a of p.argv ?? EMPTY) {
-		if (a.length < 2 || a[0] !== "-") continue;
-		if (a[1] === "-") {
+	const argv = p.argv;
+	if (!argv) return EMPTY;
+	const d = derivedOf(argv);
+	if (d === undefined) return parseFlags(argv);
+	if (d.flags === undefined) d.flags = parseFlags(argv);
+	return d.flags;
+};
+
+/** Letters and digits only (what a bundle of short flags may hold). */
+const alnum = (s: string, from: number): boolean => {
+	for (let i = from; i < s.length; i++) {
+		const c = s.charCodeAt(i);
+		if (!((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122))) return false;
+	}
+	return true;
+};
+
+const parseFlags = (argv: readonly string[]): readonly string[] => {
+	// most arguments are not flags: no array until one is
+	let out: string[] | undefined;
+	for (let i = 0; i < argv.length; i++) {
+		const a = argv[i] as string;
+		if (a.length < 2 || a.charCodeAt(0) !== 45) continue;
+		if (a.charCodeAt(1) === 45) {
 			if (a.length === 2) continue;
-			const body = a.slice(2);
-			const eq = body.indexOf("=");
-			out.push(eq < 0 ? body : body.slice(0, eq));
+			const eq = a.indexOf("=", 2);
+			if (out === undefined) out = [];
+			out.push(eq < 0 ? a.slice(2) : a.slice(2, eq));
 			continue;
 		}
-		const body = a.slice(1);
-		if (!/^[A-Za-z0-9]+$/.test(body)) continue;
-		if (body.length > 1) for (const c of body) out.push(c);
-		out.push(body);
+		if (!alnum(a, 1)) continue;
+		if (out === undefined) out = [];
+		if (a.length > 2) for (let k = 1; k < a.length; k++) out.push(a.charAt(k));
+		out.push(a.slice(1));
 	}
-	return out;
+	return out ?? EMPTY;
 };
 
 /** `-T 8` gives `T=8`, `--width=8` gives `width=8`, `--width 8` gives `width=8`. */
@@ -96,24 +171,32 @@ export const argsOptions = (p: ProcessContext | undefined): readonly string[] =>
 	if (!p) return EMPTY;
 	const literal = p.args_options as string[] | undefined;
 	if (literal) return literal;
-	const argv = p.argv ?? EMPTY;
-	const out: string[] = [];
+	const argv = p.argv;
+	if (!argv) return EMPTY;
+	const d = derivedOf(argv);
+	if (d === undefined) return parseOptions(argv);
+	if (d.options === undefined) d.options = parseOptions(argv);
+	return d.options;
+};
+
+const parseOptions = (argv: readonly string[]): readonly string[] => {
+	let out: string[] | undefined;
 	for (let i = 0; i < argv.length; i++) {
-		const a = argv[i]!;
-		if (a.length < 2 || a[0] !== "-" || a === "--") continue;
-		const name = a[1] === "-" ? a.slice(2) : a.slice(1);
-		const eq = name.indexOf("=");
-		if (eq > 0) {
-			out.push(name);
-			continue;
-		}
+		const a = argv[i] as string;
+		if (a.length < 2 || a.charCodeAt(0) !== 45 || a === "--") continue;
+		const name = a.charCodeAt(1) === 45 ? a.slice(2) : a.slice(1);
 		const next = argv[i + 1];
-		if (next !== undefined && (next.length === 0 || next[0] !== "-")) {
-			out.push(`${name}=${next}`);
+		let option: string | undefined;
+		if (name.indexOf("=") > 0) option = name;
+		else if (next !== undefined && (next.length === 0 || next.charCodeAt(0) !== 45)) {
+			option = `${name}=${next}`;
 			i++;
 		}
+		if (option === undefined) continue;
+		if (out === undefined) out = [];
+		out.push(option);
 	}
-	return out;
+	return out ?? EMPTY;
 };
 
 const PRIVATE_V4: Array<[number, number]> = [

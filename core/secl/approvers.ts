@@ -11,22 +11,26 @@
  * The data is plain JSON: `{ [eventType]: { [field]: ApproverValue[] } }`. For a rule set, a field
  * is listed for an event type only when every rule of that type has approvers on it; an event of
  * that type can then match a rule only if, for every listed field, its value is approved.
+ *
+ * Index keys ({@link indexKeysOf}) are the rule set's own, wider reading of the same idea: they
+ * may span several fields (`a || b` on different fields), look at array elements, and use text a
+ * value contains or ends with; {@link selectivity} estimates how often a value passes.
  */
 import type { RegisteredField } from "../model/registry.ts";
 import type { CompiledRule } from "./compile.ts";
-import type { ApproverValue, Ir } from "./ir.ts";
+import type { ApproverValue, IndexValue, Ir } from "./ir.ts";
 
-export type { ApproverValue };
+export type { ApproverValue, IndexValue };
 /** Field name → approved values. */
 export type FieldApprovers = Record<string, ApproverValue[]>;
 /** Event type → field approvers. */
 export type Approvers = Record<string, FieldApprovers>;
 
-const key = (v: ApproverValue): string =>
+const key = (v: IndexValue): string =>
 	`${v.kind}\u0000${typeof v.value}\u0000${String(v.value)}\u0000${v.caseInsensitive ? 1 : 0}`;
 
-const union = (a: readonly ApproverValue[], b: readonly ApproverValue[]): ApproverValue[] => {
-	const seen = new Map<string, ApproverValue>();
+const union = <V extends IndexValue>(a: readonly V[], b: readonly V[]): V[] => {
+	const seen = new Map<string, V>();
 	for (const v of [...a, ...b]) seen.set(key(v), v);
 	return [...seen.values()];
 };
@@ -86,4 +90,113 @@ export const mergeApprovers = (rules: readonly FieldApprovers[]): FieldApprovers
 		out[field] = rules.reduce<ApproverValue[]>((acc, r) => union(acc, r[field] as ApproverValue[]), []);
 	}
 	return out;
+};
+
+/**
+ * A rough share of events whose value passes `v`, to choose what to index a rule by: exact
+ * values and literal text narrow a lot, booleans and shallow directories (`/etc/`, `/proc/`)
+ * little. Only the order of the figures matters.
+ */
+export const selectivity = (v: IndexValue): number => {
+	switch (v.kind) {
+		case "exact":
+			return typeof v.value === "boolean" ? 0.5 : typeof v.value === "number" ? 0.01 : 0.002;
+		case "basename":
+			return 0.002;
+		case "prefix":
+			return v.value.endsWith("/") ? directories(v.value) : byLength(v.value);
+		case "suffix":
+			return byLength(v.value);
+		case "substring":
+			// a directory anywhere in a path passes more often than at its start
+			return v.value.startsWith("/") && v.value.endsWith("/")
+				? Math.min(1, 2 * directories(v.value))
+				: v.value.length < 3
+					? 0.3
+					: byLength(v.value);
+	}
+};
+
+/** `/etc/` passes often, `/usr/lib/` less, `/etc/ssh/sshd_config.d/` rarely. */
+const directories = (dir: string): number => {
+	let depth = 0;
+	for (let i = 1; i < dir.length; i++) if (dir.charCodeAt(i) === 47) depth++;
+	return depth <= 1 ? 0.2 : depth === 2 ? 0.05 : 0.005;
+};
+
+/** Longer text passes less often; one character passes often unless it is punctuation (`[`). */
+const byLength = (text: string): number =>
+	text.length === 0
+		? 1
+		: text.length < 2
+			? /[A-Za-z0-9/.\-_ ]/.test(text)
+				? 0.2
+				: 0.02
+			: text.length < 4
+				? 0.05
+				: 0.005;
+
+/**
+ * A necessary condition a rule set can index a rule by: the rule can match only if, for one of
+ * the fields, the event's value (for an array field, one of its elements) is accepted by one of
+ * the values. `score` estimates the share of events that pass it.
+ */
+export interface IndexKey {
+	readonly fields: ReadonlyMap<string, { readonly field: RegisteredField; readonly values: IndexValue[] }>;
+	readonly score: number;
+}
+
+const MAX_KEYS = 6;
+
+/** The share of events passing any of `values`, taking them as independent. */
+export const passing = (values: Iterable<IndexValue>): number => {
+	let none = 1;
+	for (const v of values) none *= 1 - selectivity(v);
+	return 1 - none;
+};
+
+const keyOf = (fields: Map<string, { field: RegisteredField; values: IndexValue[] }>): IndexKey => ({
+	fields,
+	score: passing([...fields.values()].flatMap((f) => f.values)),
+});
+
+const byScore = (a: IndexKey, b: IndexKey) => a.score - b.score;
+
+/**
+ * The index keys of a checked rule, best first: each alone is a necessary condition. `a && b`
+ * offers the keys of both sides; `a || b` needs one key of each side, merged (so a rule that is
+ * `exec.file.name == "x" || process.args_flags == "y"` is found under either field); a test
+ * gives a key when its values can be enumerated (approvers, substrings, suffixes), array fields
+ * included. An empty list: the rule must run on every event of its type.
+ */
+export const indexKeysOf = (ir: Ir): IndexKey[] => {
+	switch (ir.k) {
+		case "test": {
+			const values = ir.pred.index ?? ir.pred.approvers;
+			if (ir.a.k !== "field" || ir.q !== "any" || !values || values.length === 0) return [];
+			return [keyOf(new Map([[ir.a.f.name, { field: ir.a.f, values: [...values] }]]))];
+		}
+		case "and":
+			return [...indexKeysOf(ir.a), ...indexKeysOf(ir.b)].sort(byScore).slice(0, MAX_KEYS);
+		case "or": {
+			const a = indexKeysOf(ir.a).slice(0, 2);
+			const b = indexKeysOf(ir.b).slice(0, 2);
+			const out: IndexKey[] = [];
+			for (const x of a) {
+				for (const y of b) {
+					const merged = new Map<string, { field: RegisteredField; values: IndexValue[] }>();
+					for (const [name, f] of [...x.fields, ...y.fields]) {
+						const have = merged.get(name);
+						merged.set(name, { field: f.field, values: have ? union(have.values, f.values) : f.values });
+					}
+					out.push(keyOf(merged));
+				}
+			}
+			return out.sort(byScore);
+		}
+		case "exists":
+			return indexKeysOf(ir.body);
+		default:
+			return [];
+	}
 };

@@ -5,23 +5,31 @@
  * checked form ({@link Ir}) that the code generator and the approvers read.
  */
 import type { RegisteredField } from "../model/registry.ts";
+import { passing } from "./approvers.ts";
 import type { ArrayOp, Ast, Node, NodeOf, ScalarOp } from "./ast.ts";
 import { Constants } from "./constants.ts";
 import { type DiagnosticCode, fail, SeclError } from "./diagnostics.ts";
 import type { SeclContext } from "./index.ts";
 import { type Cidr, inRanges, normalizeIp, parseCidr } from "./ip.ts";
-import type { ApproverValue, Ir, OrderOp, Pred, Quantifier, Scalar, ValueType } from "./ir.ts";
+import type { ApproverValue, IndexValue, Ir, OrderOp, Pred, Quantifier, Scalar, ValueType } from "./ir.ts";
 import { registerLegacyAliases } from "./legacy.ts";
 import {
+	compileList,
 	compilePattern,
 	compileRegex,
 	foldFor,
 	globBasename,
 	globPrefix,
+	type ListPattern,
 	type Matcher,
+	matcherCost,
 	PatternError,
 	patternOptionsFor,
 } from "./patterns.ts";
+
+/** Rough costs of one test, in ns, for ordering conditions (see `cost.ts`). */
+const IP_COST = 60;
+const FOLD_COST = 12;
 
 /** Datadog's path limits (`model_helpers_unix.go`). */
 const MAX_PATH_DEPTH = 1363;
@@ -621,6 +629,7 @@ export class Checker {
 			return this.#test(a, q, {
 				p: "fn",
 				fn: ((x: string) => inRanges(ranges, x)) as (x: never) => boolean,
+				cost: IP_COST,
 				...(exact ? { approvers: exact } : {}),
 			});
 		}
@@ -631,6 +640,7 @@ export class Checker {
 				return this.#test(a, q, {
 					p: "fn",
 					fn: ((x: string) => fold(x) === v) as (x: never) => boolean,
+					cost: FOLD_COST,
 					approvers: [{ kind: "exact", value: v, caseInsensitive: true }],
 				});
 			}
@@ -644,7 +654,9 @@ export class Checker {
 	}
 
 	#test(a: Value, q: Quantifier, pred: Pred): Ir {
-		return { k: "test", a: a.ir, many: a.many, q, pred: a.many || q !== "any" ? stripApprovers(pred) : pred };
+		// approvers are scalar facts (in-kernel filters); the index also looks up array elements
+		const keep = q !== "any" ? undefined : a.many ? "index" : "all";
+		return { k: "test", a: a.ir, many: a.many, q, pred: keep === "all" ? pred : stripApprovers(pred, keep) };
 	}
 
 	#patternOptions(field: RegisteredField | undefined) {
@@ -685,12 +697,15 @@ export class Checker {
 		const { m, folded } = this.#matcher(a, p);
 		const o = this.#patternOptions(a.field);
 		const approvers = patternApprovers(m, p.regex, o);
+		const index = patternIndex(m, p.regex, o);
 		const fold = foldFor(o);
 		const test = folded && fold ? (x: string) => m.test(fold(x)) : m.test;
 		return this.#test(a, q, {
 			p: "fn",
 			fn: test as (x: never) => boolean,
+			cost: matcherCost(m) + (folded && fold ? FOLD_COST : 0),
 			...(approvers ? { approvers } : {}),
+			...(index ? { index } : {}),
 		});
 	}
 
@@ -749,6 +764,9 @@ export class Checker {
 					`cannot look for ${typeName(a.t, a.many)} in ${typeName(right.t, true)}`,
 					node,
 				);
+			// `"x" in container.tags` is a test on the array field: any element equal to "x"
+			if (a.lit !== undefined && !a.many && a.t !== "ip" && right.ir.k === "field")
+				return bool(this.#literalTest(right, q === "none" ? "!=" : "==", a));
 			return bool({ k: "member", a: a.ir, aMany: a.many, b: right.ir, q, ...this.#norm(a, right) });
 		}
 		return bool(this.#setTest(a, q, right.items, node.op));
@@ -807,6 +825,7 @@ export class Checker {
 			return this.#test(a, q, {
 				p: "fn",
 				fn: ((x: string) => inRanges(ranges, x)) as (x: never) => boolean,
+				cost: IP_COST + ranges.length,
 				...(approvers ? { approvers } : {}),
 			});
 		}
@@ -821,19 +840,22 @@ export class Checker {
 		const o = this.#patternOptions(a.field);
 		const fold = foldFor(o);
 		const exact = new Set<string>();
-		const foldedTests: ((x: string) => boolean)[] = [];
-		const rawTests: ((x: string) => boolean)[] = [];
+		const patterns: ListPattern[] = [];
 		const approvers: ApproverValue[] = [];
 		let approvable = true;
+		const index: IndexValue[] = [];
+		let indexable = true;
 		for (const item of items) {
 			this.#inOrigin(item, () => {
 				if (item.kind === "string") {
 					if (a.field && this.#validatesPath(a.field)) this.#checkPath(item.value, item.node, a.field);
 					const v = fold ? fold(item.value) : item.value;
 					exact.add(v);
-					approvers.push(
-						fold ? { kind: "exact", value: v, caseInsensitive: true } : { kind: "exact", value: v },
-					);
+					const exactValue = fold
+						? ({ kind: "exact", value: v, caseInsensitive: true } as const)
+						: ({ kind: "exact", value: v } as const);
+					approvers.push(exactValue);
+					index.push(exactValue);
 					return;
 				}
 				const { m, folded } = this.#matcher(a, {
@@ -841,30 +863,28 @@ export class Checker {
 					text: item.value as string,
 					node: item.node,
 				});
-				(folded ? foldedTests : rawTests).push(m.test);
+				patterns.push({ matcher: m, folded });
 				const ap = patternApprovers(m, item.kind === "regex", o);
 				if (ap) approvers.push(...ap);
 				else approvable = false;
+				const ix = patternIndex(m, item.kind === "regex", o);
+				if (ix) index.push(...ix);
+				else indexable = false;
 			});
 		}
-		const ap = approvable ? { approvers } : {};
-		if (foldedTests.length === 0 && rawTests.length === 0) {
+		const ap = { ...(approvable ? { approvers } : {}), ...(indexable ? { index } : {}) };
+		if (patterns.length === 0) {
 			if (fold)
 				return this.#test(a, q, {
 					p: "fn",
 					fn: ((x: string) => exact.has(fold(x))) as (x: never) => boolean,
+					cost: FOLD_COST,
 					...ap,
 				});
 			return this.#test(a, q, { p: "set", s: exact, ...ap });
 		}
-		const fn = (x: string): boolean => {
-			const f = fold ? fold(x) : x;
-			if (exact.has(f)) return true;
-			for (const t of foldedTests) if (t(f)) return true;
-			for (const t of rawTests) if (t(x)) return true;
-			return false;
-		};
-		return this.#test(a, q, { p: "fn", fn: fn as (x: never) => boolean, ...ap });
+		const list = compileList(exact, patterns, fold, o.path || o.windowsPath);
+		return this.#test(a, q, { p: "fn", fn: list.test as (x: never) => boolean, cost: list.cost, ...ap });
 	}
 
 	/** Run `check` on an array element in the expression it was written in (a macro's, maybe). */
@@ -914,10 +934,11 @@ const quantifier = (op: ArrayOp, a: Value): Quantifier =>
 
 const opText = (op: ArrayOp): string => (op === "notin" ? "not in" : op);
 
-const stripApprovers = (pred: Pred): Pred => {
-	if (!pred.approvers) return pred;
-	const { approvers: _, ...rest } = pred;
-	return rest as Pred;
+/** Drop the approvers of a test, keeping what the index may use when `keep` is "index". */
+const stripApprovers = (pred: Pred, keep?: "index"): Pred => {
+	const { approvers, index, ...rest } = pred;
+	const kept = keep === "index" ? (index ?? approvers) : undefined;
+	return (kept ? { ...rest, index: kept } : rest) as Pred;
 };
 
 const flattenAnd = (ir: Ir): Ir[] => (ir.k === "and" ? [...flattenAnd(ir.a), ...flattenAnd(ir.b)] : [ir]);
@@ -984,6 +1005,58 @@ const patternApprovers = (
 	}
 	const star = text.indexOf("*");
 	return star > 0 ? [{ kind: "prefix", value: text.slice(0, star), ...ci }] : undefined;
+};
+
+/**
+ * What the index may look a value up by for one pattern or regex: of the necessary conditions
+ * it implies (a literal prefix, a literal last segment, a suffix, the longest literal run), the
+ * one that narrows most. Values are folded as the field folds them.
+ */
+const patternIndex = (
+	m: Matcher,
+	regex: boolean,
+	o: { path: boolean; windowsPath: boolean; caseInsensitive: boolean },
+): IndexValue[] | undefined => {
+	const ci = o.caseInsensitive || o.windowsPath ? ({ caseInsensitive: true } as const) : {};
+	const fold = foldFor(o) ?? ((s: string) => s);
+	const options: IndexValue[][] = [];
+	if (regex) {
+		if (m.literals)
+			options.push(m.literals.values.map((v) => ({ kind: m.literals!.kind, value: fold(v), ...ci })));
+		if (m.needles)
+			options.push(m.needles.values.map((v) => ({ kind: m.needles!.kind, value: fold(v), ...ci })));
+	} else {
+		const text = fold(m.source);
+		if (m.kind === "exact") return [{ kind: "exact", value: text, ...ci }];
+		if (m.kind === "any") return undefined;
+		const pieces = text.split("*");
+		const first = pieces[0] as string;
+		const last = pieces[pieces.length - 1] as string;
+		const longest = pieces.reduce((a, b) => (b.length > a.length ? b : a), "");
+		// globs and patterns alike: text before the first star starts the value, text after the
+		// last one ends it, and every literal run shows up somewhere in it
+		if (first !== "") options.push([{ kind: "prefix", value: first, ...ci }]);
+		if (last !== "") options.push([{ kind: "suffix", value: last, ...ci }]);
+		// a run that starts or ends the pattern is better used as the prefix or suffix it is
+		if (longest !== "" && longest !== first && longest !== last)
+			options.push([{ kind: "substring", value: longest, ...ci }]);
+		if (o.path || o.windowsPath) {
+			const base = globBasename(text);
+			if (base !== undefined) options.push([{ kind: "basename", value: base, ...ci }]);
+		}
+	}
+	// a walk for text anywhere costs more than a look at the start or end of the value: such keys
+	// must narrow much more to be chosen
+	let best: IndexValue[] | undefined;
+	let bestScore = Number.POSITIVE_INFINITY;
+	for (const values of options) {
+		const score = passing(values) * (values.some((v) => v.kind === "substring") ? 4 : 1);
+		if (score < bestScore) {
+			best = values;
+			bestScore = score;
+		}
+	}
+	return best;
 };
 
 /** Go's `path.Clean`. */

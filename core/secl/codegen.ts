@@ -34,7 +34,7 @@ export const runtime = {
 		}
 		return false;
 	},
-	/** `a in b` for an array `b` known per event. */
+	/** `a in b` for an array `b` known per event (any, none or all of `a`'s values in `b`). */
 	member: (
 		a: unknown,
 		aMany: boolean,
@@ -43,11 +43,14 @@ export const runtime = {
 		norm: ((s: string) => string) | undefined,
 	): boolean => {
 		const hay = norm ? b.map((x) => norm(x as string)) : b;
-		const values = aMany ? (a as unknown[]) : [a];
 		const has = (x: unknown) => hay.includes(norm ? norm(x as string) : x);
-		if (q === "none") return !values.some(has);
-		if (q === "all") return values.every(has);
-		return values.some(has);
+		if (!aMany) return q === "none" ? !has(a) : has(a);
+		const values = a as readonly unknown[];
+		for (let i = 0; i < values.length; i++) {
+			const hit = has(values[i]);
+			if (q === "all" ? !hit : hit) return q === "all" ? false : q === "any";
+		}
+		return q !== "any";
 	},
 };
 
@@ -64,10 +67,26 @@ const compare = (x: number, op: string, y: number): boolean =>
 						? x === y
 						: x !== y;
 
+/** The value of an integer expression made only of literals and bit operations, if it is one. */
+const constantOf = (ir: Ir): number | undefined => {
+	if (ir.k === "lit") return typeof ir.v === "number" ? ir.v : undefined;
+	if (ir.k === "bnot") {
+		const a = constantOf(ir.a);
+		return a === undefined ? undefined : runtime.bnot(a);
+	}
+	if (ir.k !== "bit") return undefined;
+	const a = constantOf(ir.a);
+	const b = constantOf(ir.b);
+	if (a === undefined || b === undefined) return undefined;
+	return ir.o === "&" ? runtime.band(a, b) : ir.o === "|" ? runtime.bor(a, b) : runtime.bxor(a, b);
+};
+
 class Gen {
 	readonly names: string[] = ["H", "K"];
 	readonly values: unknown[] = [runtime, eventCache];
 	readonly helpers: string[] = [];
+	/** Temporaries of the generated code (one per `member`, holding its array). */
+	temps = 0;
 	readonly #ids = new Map<unknown, string>();
 
 	/** A name for a value passed into the generated code (one per distinct value). */
@@ -125,8 +144,18 @@ class Gen {
 				return `(-${this.value(ir.a)})`;
 			case "bnot":
 				return `H.bnot(${this.value(ir.a)})`;
-			case "bit":
-				return `H.${ir.o === "&" ? "band" : ir.o === "|" ? "bor" : "bxor"}(${this.value(ir.a)}, ${this.value(ir.b)})`;
+			case "bit": {
+				// constants are folded (`O_CREAT | O_TRUNC | …`): one call per test, not one per operator
+				const a = constantOf(ir.a);
+				const b = constantOf(ir.b);
+				const fn = ir.o === "&" ? "band" : ir.o === "|" ? "bor" : "bxor";
+				if (a !== undefined && b !== undefined) return String(runtime[fn](a, b));
+				// `x & MASK` with a mask in 31 bits: JS's 32-bit `&` keeps exactly the bits it tests
+				const mask = ir.o === "&" ? (b ?? a) : undefined;
+				if (mask !== undefined && mask >= 0 && mask < 2 ** 31 && Number.isInteger(mask))
+					return `(${this.value(b === undefined ? ir.b : ir.a)} & ${mask})`;
+				return `H.${fn}(${a ?? this.value(ir.a)}, ${b ?? this.value(ir.b)})`;
+			}
 			case "arith":
 				return `(${this.value(ir.a)} ${ir.o} ${this.value(ir.b)})`;
 			default:
@@ -164,7 +193,13 @@ class Gen {
 			}
 			case "member": {
 				const norm = ir.norm ? this.ext(ir.norm, "N") : "undefined";
-				return `H.member(${this.value(ir.a)}, ${ir.aMany}, ${this.value(ir.b)}, "${ir.q}", ${norm})`;
+				// an empty array (an unset variable, mostly) decides without reading `a`
+				const empty = ir.q === "any" ? "false" : ir.q === "none" ? "true" : ir.aMany ? null : "false";
+				const temp = `T${this.temps++}`;
+				const call = `H.member(${this.value(ir.a)}, ${ir.aMany}, ${temp}, "${ir.q}", ${norm})`;
+				return empty === null
+					? `((${temp} = ${this.value(ir.b)}), ${call})`
+					: `((${temp} = ${this.value(ir.b)}).length === 0 ? ${empty} : ${call})`;
 			}
 			case "age": {
 				const op = ir.o === "==" ? "===" : ir.o === "!=" ? "!==" : ir.o;
@@ -189,16 +224,29 @@ class Gen {
 		const hit = ir.q === "all" ? `!${this.pred(ir.pred, "x")}` : this.pred(ir.pred, "x");
 		const onHit = ir.q === "any" ? "return true;" : "return false;";
 		const end = ir.q === "any" ? "return false;" : "return true;";
+		const loop = (v: string) =>
+			`for (let i = 0; i < ${v}.length; i++) {\n\t\tconst x = ${v}[i];\n\t\tif (${hit}) ${onHit}\n\t}`;
+		const it = ir.a.k === "field" ? ir.a.f.iterator : undefined;
+		if (ir.a.k === "field" && it) {
+			// an ancestors field: walk the ancestors rather than build the array, unless it is cached
+			const s = slotOf(ir.a.f.get);
+			const items = this.ext(it.items, "I");
+			const get = this.ext(it.get, "J");
+			const name = this.helper(
+				(h) =>
+					`function ${h}(e, n) {\n\tif (t[${s}] === n) {\n\t\tconst v = w[${s}];\n\t\t${loop("v")}\n\t\t${end}\n\t}\n\tconst it = ${items}(e);\n\tfor (let k = 0; k < it.length; k++) {\n\t\tconst v = ${get}(it[k], e);\n\t\tif (Array.isArray(v)) {\n\t\t${loop("v")}\n\t\t} else {\n\t\t\tconst x = v;\n\t\t\tif (${hit}) ${onHit}\n\t\t}\n\t}\n\t${end}\n}`,
+			);
+			return `${name}(e, n)`;
+		}
 		const value = this.value(ir.a);
 		const name = this.helper(
-			(h) =>
-				`function ${h}(e, n) {\n\tconst v = ${value};\n\tfor (let i = 0; i < v.length; i++) {\n\t\tconst x = v[i];\n\t\tif (${hit}) ${onHit}\n\t}\n\t${end}\n}`,
+			(h) => `function ${h}(e, n) {\n\tconst v = ${value};\n\t${loop("v")}\n\t${end}\n}`,
 		);
 		return `${name}(e, n)`;
 	}
 
 	build<T>(expr: string, registers: number): { fn: (e: Event) => T; source: string } {
-		const source = `"use strict";\nconst R = new Array(${registers});\nconst t = K.tags, w = K.values;\n${this.helpers.join("\n")}\nreturn function evaluate(e) {\n\tconst n = K.event === e ? K.generation : NaN;\n\treturn ${expr};\n};`;
+		const source = `"use strict";\nconst R = new Array(${registers});\n${this.temps > 0 ? `let ${Array.from({ length: this.temps }, (_, i) => `T${i}`).join(", ")};\n` : ""}const t = K.tags, w = K.values;\n${this.helpers.join("\n")}\nreturn function evaluate(e) {\n\tconst n = K.event === e ? K.generation : NaN;\n\treturn ${expr};\n};`;
 		const factory = new Function(...this.names, source) as (...args: unknown[]) => (e: Event) => T;
 		return { fn: factory(...this.values), source };
 	}

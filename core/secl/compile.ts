@@ -7,6 +7,7 @@ import type { Event } from "../model/types.ts";
 import type { Ast } from "./ast.ts";
 import { Checker } from "./checker.ts";
 import { generateRule, generateValue } from "./codegen.ts";
+import { order } from "./cost.ts";
 import { fail } from "./diagnostics.ts";
 import type { SeclContext } from "./index.ts";
 import type { Ir, ValueType } from "./ir.ts";
@@ -46,7 +47,8 @@ export interface CompiledValue {
 export const compile = (expression: string, ctx: SeclContext): CompiledRule => {
 	const ast = parse(expression);
 	const checked = new Checker(ast, ctx).rule(ast.root);
-	const { fn, source } = generateRule(checked.ir, checked.registers);
+	// conditions have no side effects: the generated code tests the cheap, decisive ones first
+	const { fn, source } = generateRule(order(checked.ir), checked.registers);
 	return {
 		expression,
 		os: ctx.registry.os,

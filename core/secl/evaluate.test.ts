@@ -258,6 +258,32 @@ describe("arrays: any / none semantics", () => {
 		expect(matches('exec.comm == "sh" && process.parent.comm == "bash"', x)).toBe(true);
 	});
 
+	test("ancestors whose values are arrays: any element of any ancestor", () => {
+		const x = execWith({ pid: 10, comm: "sh", file: { path: "/bin/sh" } }, [
+			{ pid: 9, comm: "git", argv: ["clone", "--recursive"], file: { path: "/usr/bin/git" } },
+			{ pid: 1, comm: "systemd", argv: ["--system"], file: { path: "/usr/lib/systemd/systemd" } },
+		]);
+		expect(matches('exec.comm == "sh" && process.ancestors.args_flags == "recursive"', x)).toBe(true);
+		expect(matches('exec.comm == "sh" && process.ancestors.args_flags in ["system", "x"]', x)).toBe(true);
+		expect(matches('exec.comm == "sh" && process.ancestors.argv in ["clone"]', x)).toBe(true);
+		expect(matches('exec.comm == "sh" && process.ancestors.argv not in ["clone"]', x)).toBe(false);
+		expect(matches('exec.comm == "sh" && process.ancestors.args_flags == "quiet"', x)).toBe(false);
+	});
+
+	test("in an array known per event (a variable): any, none, and the empty array", () => {
+		const ctx = context();
+		const names = ctx.variables.declare({ name: "names", type: "string", array: true, scope: "cgroup" });
+		const e = event("exec", { "exec.file.path": "/x", "exec.argv": ["a", "b"], "cgroup.id": "g" });
+		const any = compile('exec.file.path != "" && exec.argv in ${cgroup.names}', ctx);
+		const none = compile('exec.file.path != "" && exec.argv not in ${cgroup.names}', ctx);
+		const one = compile('exec.file.path != "" && "b" in ${cgroup.names}', ctx);
+		expect([any.evaluate(e), none.evaluate(e), one.evaluate(e)]).toEqual([false, true, false]);
+		names.append(e, "z");
+		expect([any.evaluate(e), none.evaluate(e), one.evaluate(e)]).toEqual([false, true, false]);
+		names.append(e, "b");
+		expect([any.evaluate(e), none.evaluate(e), one.evaluate(e)]).toEqual([true, false, true]);
+	});
+
 	test(".length of strings", () => {
 		expect(matches("open.file.path.length > 10", event("open", { "open.file.path": "/etc/shadow" }))).toBe(
 			true,

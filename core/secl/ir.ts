@@ -20,16 +20,33 @@ export type ApproverValue =
 	| { readonly kind: "basename"; readonly value: string; readonly caseInsensitive?: true };
 
 /**
+ * What a rule set's index may look a value up by: the approver kinds, and text the value must
+ * contain or end with (from unanchored patterns, which approvers do not express).
+ */
+export type IndexValue =
+	| ApproverValue
+	| { readonly kind: "substring" | "suffix"; readonly value: string; readonly caseInsensitive?: true };
+
+/**
  * A test applied to each value of an operand. `eq`, `ord` and `set` are inlined by the code
  * generator; `fn` is called. `approvers` lists the values the test can accept, when they are
- * enumerable (an `==`, an `in` of literals, a glob with a literal directory…).
+ * enumerable (an `==`, an `in` of literals, a glob with a literal directory…). `index`, when
+ * present, is what a rule set's index uses instead: for each alternative the test accepts, one
+ * necessary condition, chosen to narrow the most (`~"*stratum+tcp*"` has no approver but the
+ * substring `stratum+tcp`); it stays on tests over array fields, where any element passing is
+ * enough.
  */
 export type Pred = (
 	| { readonly p: "eq"; readonly v: Scalar }
 	| { readonly p: "ord"; readonly o: OrderOp; readonly v: number }
 	| { readonly p: "set"; readonly s: ReadonlySet<Scalar> }
 	| { readonly p: "fn"; readonly fn: (x: never) => boolean }
-) & { readonly approvers?: readonly ApproverValue[] };
+) & {
+	readonly approvers?: readonly ApproverValue[];
+	readonly index?: readonly IndexValue[];
+	/** For `fn`: a rough cost of one call in ns (a list of patterns costs more than one). */
+	readonly cost?: number;
+};
 
 /** Any / none / all of an operand's values pass the test (scalars have one value). */
 export type Quantifier = "any" | "none" | "all";

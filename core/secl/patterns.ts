@@ -25,8 +25,12 @@ export interface Matcher {
 	/** How it matches, for approvers and diagnostics. */
 	readonly kind: "exact" | "prefix" | "suffix" | "pieces" | "glob" | "substring" | "re2" | "any";
 	readonly source: string;
+	/** For `exact`, `prefix`, `suffix` and `substring` patterns: the text compared. */
+	readonly literal?: string;
 	/** For regexes: the literal values (or prefixes) it accepts, when they can be listed. */
 	readonly literals?: { readonly kind: "exact" | "prefix"; readonly values: readonly string[] };
+	/** For regexes: text every match contains or ends with (one of `values`), when it can be listed. */
+	readonly needles?: { readonly kind: "substring" | "suffix"; readonly values: readonly string[] };
 }
 
 /**
@@ -72,6 +76,7 @@ export const compilePattern = (pattern: string, o: PatternOptions = {}): Matcher
 	const meter = o.meter;
 	const inner = o.path || o.windowsPath ? compileGlob(p, meter) : compileWildcard(p, meter);
 	if (!fold) return { ...inner, source: pattern };
+	// the literal is folded and the test folds its value: leave the literal out
 	return { kind: inner.kind, source: pattern, test: (v) => inner.test(fold(v)) };
 };
 
@@ -79,18 +84,18 @@ export const compilePattern = (pattern: string, o: PatternOptions = {}): Matcher
 const compileWildcard = (p: string, meter: Meter | undefined): Matcher => {
 	if (p.includes("**")) throw new PatternError(`"**" is not allowed in patterns`);
 	const pieces = p.split("*");
-	if (pieces.length === 1) return { kind: "exact", source: p, test: (v) => v === p };
+	if (pieces.length === 1) return { kind: "exact", source: p, literal: p, test: (v) => v === p };
 	if (pieces.every((x) => x === "")) return { kind: "any", source: p, test: () => true };
 	const first = pieces[0] as string;
 	const last = pieces[pieces.length - 1] as string;
 	const middle = pieces.slice(1, -1).filter((x) => x !== "");
 	if (!meter && middle.length === 0) {
-		if (last === "") return { kind: "prefix", source: p, test: (v) => v.startsWith(first) };
-		if (first === "") return { kind: "suffix", source: p, test: (v) => v.endsWith(last) };
+		if (last === "") return { kind: "prefix", source: p, literal: first, test: (v) => v.startsWith(first) };
+		if (first === "") return { kind: "suffix", source: p, literal: last, test: (v) => v.endsWith(last) };
 	}
 	if (!meter && first === "" && last === "" && middle.length === 1) {
 		const needle = middle[0] as string;
-		return { kind: "substring", source: p, test: (v) => v.includes(needle) };
+		return { kind: "substring", source: p, literal: needle, test: (v) => v.includes(needle) };
 	}
 	return { kind: "pieces", source: p, test: (v) => piecesMatch(v, 0, v.length, first, middle, last, meter) };
 };
@@ -170,7 +175,7 @@ const compileGlob = (p: string, meter: Meter | undefined): Matcher => {
 	if (p === "*" || p === "**") return { kind: "any", source: p, test: () => true };
 	const parts = p.split("/").filter((s, i, all) => !(s === "**" && all[i - 1] === "**"));
 	if (parts.some((s) => s.includes("**") && s !== "**")) throw new PatternError(DOUBLE_STAR);
-	if (!p.includes("*")) return { kind: "exact", source: p, test: (v) => v === p };
+	if (!p.includes("*")) return { kind: "exact", source: p, literal: p, test: (v) => v === p };
 	const deepEnd = parts[parts.length - 1] === "**";
 	if (parts.slice(0, -1).includes("**")) {
 		// `/a/**` is `/a/**/*`: one or more segments after /a
@@ -184,7 +189,7 @@ const compileGlob = (p: string, meter: Meter | undefined): Matcher => {
 	while (head < n && (segments[head] as Segment).kind === "exact") head++;
 	const prefix = parts.slice(0, head).join("/") + (head > 0 ? "/" : "");
 	if (deepEnd && head === n && !meter)
-		return { kind: "prefix", source: p, test: (v) => v.startsWith(prefix) };
+		return { kind: "prefix", source: p, literal: prefix, test: (v) => v.startsWith(prefix) };
 	return {
 		kind: "glob",
 		source: p,
@@ -282,7 +287,23 @@ export const compileRegex = (
 	const fast = literalRegex(regex, ci, o.meter) ?? wildcardRegex(regex, ci, re, o.meter);
 	if (fast) return fast;
 	const meter = o.meter;
-	if (!meter) return { kind: "re2", source: regex, test: (v) => re.test(v) };
+	if (!meter) {
+		// most values lack the text any match must hold: look for it before running RE2
+		const required = requiredText(regex, ci);
+		if (required === undefined) return { kind: "re2", source: regex, test: (v) => re.test(v) };
+		const needles = new Needles<true>();
+		for (const text of required.values) needles.add(text, true);
+		const { fold } = required;
+		return {
+			kind: "re2",
+			source: regex,
+			// an index folds values as the field does: the text serves it unless only `(?i)` folds
+			...(fold && !ci ? {} : { needles: { kind: "substring" as const, values: required.values } }),
+			test: fold
+				? (v) => (NON_ASCII.test(v) || needles.test(v.toLowerCase())) && re.test(v)
+				: (v) => needles.test(v) && re.test(v),
+		};
+	}
 	// metered: hand RE2 the UTF-8 bytes through a proxy that counts every byte it reads
 	return {
 		kind: "re2",
@@ -305,6 +326,174 @@ export const compileRegex = (
 };
 
 const ESCAPED = new Set([..."\\.+*?()|[]{}^$/-"]);
+
+/** Case folding outside ASCII (RE2's `(?i)` matches `ſ` for `s`, `K` for `k`): no shortcut there. */
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/**
+ * Text every match of a regex contains, as alternatives (one of `values` is in any match), for
+ * the regexes the fast paths leave to RE2: `(?i)(restore|recover|…).*(your_|…)` needs one of
+ * `restore`, `recover`… Read from the regex's top level: literal runs and groups of literal
+ * alternatives are required unless a quantifier makes them optional; the longest requirement
+ * wins. `fold` says the values are lower case and the value must be too. Undefined when the
+ * regex does not say (classes, nested groups, short text).
+ */
+export const requiredText = (regex: string, ci: boolean): { values: string[]; fold: boolean } | undefined => {
+	let r = regex;
+	let fold = ci;
+	if (r.startsWith("(?i)")) {
+		fold = true;
+		r = r.slice(4);
+	}
+	// other flags, quoting, and escapes that stand for more than one character: no shortcut
+	if (/\(\?[a-zA-Z-]/.test(r.replaceAll(/\(\?P</g, "("))) return undefined;
+	for (let i = 0; i < r.length; i++) {
+		if (r[i] !== "\\") continue;
+		const x = r[i + 1] as string;
+		if (!(ESCAPED.has(x) || x === " " || "dDwWsSbB".includes(x))) return undefined;
+		i++;
+	}
+	const branches = splitTop(r, "|");
+	if (branches === undefined) return undefined;
+	const out: string[] = [];
+	for (const branch of branches) {
+		const best = bestFactor(branch);
+		if (best === undefined) return undefined;
+		out.push(...best);
+	}
+	const values = [...new Set(fold ? out.map((x) => x.toLowerCase()) : out)];
+	return { values, fold };
+};
+
+/** `r` split on `sep` outside groups and classes; undefined when unbalanced. */
+const splitTop = (r: string, sep: string): string[] | undefined => {
+	const out: string[] = [];
+	let depth = 0;
+	let start = 0;
+	for (let i = 0; i < r.length; i++) {
+		const c = r[i] as string;
+		if (c === "\\") i++;
+		else if (c === "[") {
+			const end = classEnd(r, i);
+			if (end < 0) return undefined;
+			i = end;
+		} else if (c === "(") depth++;
+		else if (c === ")") depth--;
+		else if (c === sep && depth === 0) {
+			out.push(r.slice(start, i));
+			start = i + 1;
+		}
+		if (depth < 0) return undefined;
+	}
+	if (depth !== 0) return undefined;
+	out.push(r.slice(start));
+	return out;
+};
+
+/** Index of the `]` closing the class opened at `i`, or -1. */
+const classEnd = (r: string, i: number): number => {
+	let j = i + 1;
+	if (r[j] === "^") j++;
+	if (r[j] === "]") j++;
+	for (; j < r.length; j++) {
+		if (r[j] === "\\") j++;
+		else if (r[j] === "]") return j;
+	}
+	return -1;
+};
+
+const MIN_REQUIRED = 3;
+
+/**
+ * The requirement of a concatenation that narrows most: a literal run or a group of literal
+ * alternatives, whose shortest alternative is the longest (at least {@link MIN_REQUIRED}).
+ */
+const bestFactor = (r: string): string[] | undefined => {
+	const factors: string[][] = [];
+	let run = "";
+	const flush = () => {
+		if (run !== "") factors.push([run]);
+		run = "";
+	};
+	for (let i = 0; i < r.length; ) {
+		const c = r[i] as string;
+		let item: { literal?: string; group?: string[] } = {};
+		let next = i + 1;
+		if (c === "\\") {
+			const x = r[i + 1];
+			if (x === undefined) return undefined;
+			next = i + 2;
+			if (ESCAPED.has(x) || x === " ") item = { literal: x };
+		} else if (c === "[") {
+			const end = classEnd(r, i);
+			if (end < 0) return undefined;
+			next = end + 1;
+		} else if (c === "(") {
+			let depth = 1;
+			let j = i + 1;
+			for (; j < r.length && depth > 0; j++) {
+				if (r[j] === "\\") j++;
+				else if (r[j] === "(") depth++;
+				else if (r[j] === ")") depth--;
+			}
+			if (depth !== 0) return undefined;
+			next = j;
+			const inner = r.slice(r.startsWith("(?:", i) ? i + 3 : i + 1, j - 1);
+			const alts = splitTop(inner, "|");
+			const words = alts?.map(literalText);
+			if (words?.every((w) => w !== undefined)) item = { group: words as string[] };
+		} else if (!".+*?{}^$|)".includes(c)) item = { literal: c };
+		// a quantifier after the item decides whether it is required
+		const q = r[next];
+		let optional = false;
+		if (q === "*" || q === "?") {
+			optional = true;
+			next++;
+		} else if (q === "+") next++;
+		else if (q === "{") {
+			const repeat = /^\{(\d+)(,\d*)?\}/.exec(r.slice(next));
+			if (!repeat) return undefined;
+			optional = Number(repeat[1]) === 0;
+			next += repeat[0].length;
+		}
+		if (r[next] === "?") next++;
+		if (item.literal !== undefined && !optional && q !== "+" && q !== "{") run += item.literal;
+		else {
+			// a repeated literal is required once; it ends the run either way
+			if (item.literal !== undefined && !optional) run += item.literal;
+			flush();
+			if (item.group && !optional) factors.push(item.group);
+		}
+		i = next;
+	}
+	flush();
+	let best: string[] | undefined;
+	let bestLength = MIN_REQUIRED - 1;
+	for (const f of factors) {
+		const shortest = Math.min(...f.map((x) => x.length));
+		if (shortest > bestLength) {
+			best = f;
+			bestLength = shortest;
+		}
+	}
+	return best;
+};
+
+/** The text of a regex made of literal characters only (escapes included), or undefined. */
+const literalText = (r: string): string | undefined => {
+	let out = "";
+	for (let i = 0; i < r.length; i++) {
+		const c = r[i] as string;
+		if (c === "\\") {
+			const x = r[i + 1];
+			if (x === undefined || !(ESCAPED.has(x) || x === " ")) return undefined;
+			out += x;
+			i++;
+		} else if (".+*?()|[]{}^$".includes(c)) return undefined;
+		else out += c;
+	}
+	return out;
+};
 
 /**
  * Regexes made of literal text and `.*` (`^\[.*\]$`, `OUTPUT.*ACCEPT`) become wildcard
@@ -345,8 +534,17 @@ const wildcardRegex = (
 	const [f, m, l] = [fold(first), middle.map(fold), fold(last)];
 	if (start && end && pieces.length === 1) return undefined;
 	const prefix = start && f !== "" ? { literals: { kind: "prefix" as const, values: [f] } } : {};
+	// every match holds each literal piece: the last one as a suffix when anchored, or the longest
+	const longest = [f, ...m, l].reduce((a, b) => (b.length > a.length ? b : a), "");
+	const needles =
+		end && l !== ""
+			? { needles: { kind: "suffix" as const, values: [l] } }
+			: longest !== ""
+				? { needles: { kind: "substring" as const, values: [longest] } }
+				: {};
 	return {
 		...prefix,
+		...needles,
 		kind: start && middle.length === 0 && !end ? "prefix" : "pieces",
 		source: regex,
 		test: (v) => (v.includes("\n") ? re.test(v) : piecesMatch(fold(v), 0, v.length, f, m, l, meter)),
@@ -387,7 +585,9 @@ const literalRegex = (regex: string, ci: boolean, meter: Meter | undefined): Mat
 	return {
 		kind,
 		source: regex,
-		...(kind === "exact" || kind === "prefix" ? { literals: { kind, values: alts } } : {}),
+		...(kind === "exact" || kind === "prefix"
+			? { literals: { kind, values: alts } }
+			: { needles: { kind, values: alts } }),
 		test: (v) => {
 			const s = fold(v);
 			for (const w of alts) {
@@ -411,4 +611,305 @@ export const globPrefix = (pattern: string): string => {
 export const globBasename = (pattern: string): string | undefined => {
 	const base = pattern.slice(pattern.lastIndexOf("/") + 1);
 	return base.includes("*") || base === "" ? undefined : base;
+};
+
+/**
+ * A set of literal strings ("needles") looked for in a value in one pass: pattern lists such as
+ * `in [~"*id_rsa*", ~"*credentials*", …]` and the substring index of a rule set. Few needles are
+ * searched one by one with `includes`; more are found by walking the value once and, where the
+ * two characters at a position start some needle (a filter on the pair, then a map), comparing
+ * those needles in place. Each position costs at most the total length of the needles sharing
+ * its first two characters, a bound set by the rules, so matching stays linear in the value.
+ */
+export class Needles<T> {
+	readonly #texts: string[] = [];
+	readonly #tags: T[] = [];
+	/** Needles of one character, by code. */
+	readonly #single = new Map<number, number[]>();
+	/** Longer needles by their first two codes (`c0 * 65536 + c1`). */
+	readonly #pairs = new Map<number, number[]>();
+	/** Bit `pair(c0, c1) & 4095` is set when some needle may start with c0 c1 (512 bytes). */
+	readonly #filter = new Uint32Array(128);
+	#hasEmpty = false;
+	#hasSingle = false;
+	#hasPairs = false;
+	/** The distinct first characters of the longer needles. */
+	readonly #firsts: number[] = [];
+	readonly #found: T[] = [];
+	readonly #meter: Meter | undefined;
+
+	constructor(meter?: Meter) {
+		this.#meter = meter;
+	}
+
+	get size(): number {
+		return this.#texts.length;
+	}
+
+	add(text: string, tag: T): void {
+		const i = this.#texts.length;
+		this.#texts.push(text);
+		this.#tags.push(tag);
+		if (text.length === 0) {
+			this.#hasEmpty = true;
+			return;
+		}
+		const c0 = text.charCodeAt(0);
+		const single = text.length === 1;
+		const map = single ? this.#single : this.#pairs;
+		const key = single ? c0 : c0 * 65536 + text.charCodeAt(1);
+		const list = map.get(key) ?? [];
+		list.push(i);
+		map.set(key, list);
+		if (single) this.#hasSingle = true;
+		else {
+			this.#hasPairs = true;
+			if (!this.#firsts.includes(c0)) this.#firsts.push(c0);
+			const bit = ((c0 << 7) + text.charCodeAt(1)) & 4095;
+			this.#filter[bit >>> 5] = (this.#filter[bit >>> 5] as number) | (1 << (bit & 31));
+		}
+	}
+
+	/** Whether `v` contains some needle. */
+	test(v: string): boolean {
+		return this.#scan(v, true) > 0;
+	}
+
+	/**
+	 * How many needles `v` contains (a needle found at several places counts each time); their
+	 * tags are `found(0)`…`found(n - 1)` until the next search.
+	 */
+	find(v: string): number {
+		return this.#scan(v, false);
+	}
+
+	found(k: number): T {
+		return this.#found[k] as T;
+	}
+
+	/** Put found tags in `#found`; returns how many (stops at the first when `first`). */
+	#scan(v: string, first: boolean): number {
+		const texts = this.#texts;
+		const tags = this.#tags;
+		const out = this.#found;
+		const meter = this.#meter;
+		let count = 0;
+		if (this.#hasEmpty) {
+			// the empty string is in every value
+			for (let i = 0; i < texts.length; i++) {
+				if ((texts[i] as string).length > 0) continue;
+				out[count++] = tags[i] as T;
+				if (first) return count;
+			}
+		}
+		if (texts.length <= FEW_NEEDLES && meter === undefined && this.#firsts.length > 1) {
+			for (let i = 0; i < texts.length; i++) {
+				const text = texts[i] as string;
+				if (text.length > 0 && v.includes(text)) {
+					out[count++] = tags[i] as T;
+					if (first) return count;
+				}
+			}
+			return count;
+		}
+		const end = v.length;
+		if (this.#hasSingle) {
+			if (meter !== undefined) meter(end);
+			for (let p = 0; p < end; p++) {
+				const ones = this.#single.get(v.charCodeAt(p));
+				if (ones === undefined) continue;
+				for (let k = 0; k < ones.length; k++) {
+					out[count++] = tags[ones[k] as number] as T;
+					if (first) return count;
+				}
+			}
+		}
+		if (!this.#hasPairs || end < 2) return count;
+		const filter = this.#filter;
+		const firsts = this.#firsts;
+		if (firsts.length === 1) {
+			// every needle starts with one character (`/` in paths): jump from one to the next
+			const c0 = firsts[0] as number;
+			const ch = String.fromCharCode(c0);
+			let from = 0;
+			for (let p = v.indexOf(ch); p >= 0 && p + 1 < end; p = v.indexOf(ch, p + 1)) {
+				if (meter !== undefined) {
+					meter(p + 1 - from);
+					from = p + 1;
+				}
+				const c1 = v.charCodeAt(p + 1);
+				const bit = ((c0 << 7) + c1) & 4095;
+				if (((filter[bit >>> 5] as number) & (1 << (bit & 31))) === 0) continue;
+				const list = this.#pairs.get(c0 * 65536 + c1);
+				if (list === undefined) continue;
+				for (let k = 0; k < list.length; k++) {
+					const i = list[k] as number;
+					const text = texts[i] as string;
+					if (meter !== undefined) meter(text.length);
+					if (v.startsWith(text, p)) {
+						out[count++] = tags[i] as T;
+						if (first) return count;
+					}
+				}
+			}
+			if (meter !== undefined) meter(end - from);
+			return count;
+		}
+		// the walk reads each character once (metered here, not per step: it is the hot loop)
+		if (meter !== undefined) meter(end);
+		let c1 = v.charCodeAt(0);
+		for (let p = 1; p < end; p++) {
+			const c0 = c1;
+			c1 = v.charCodeAt(p);
+			const bit = ((c0 << 7) + c1) & 4095;
+			if (((filter[bit >>> 5] as number) & (1 << (bit & 31))) === 0) continue;
+			const list = this.#pairs.get(c0 * 65536 + c1);
+			if (list === undefined) continue;
+			for (let k = 0; k < list.length; k++) {
+				const i = list[k] as number;
+				const text = texts[i] as string;
+				if (meter !== undefined) meter(text.length);
+				if (v.startsWith(text, p - 1)) {
+					out[count++] = tags[i] as T;
+					if (first) return count;
+				}
+			}
+		}
+		return count;
+	}
+}
+
+/** Up to this many needles, `includes` per needle beats one walk over the value. */
+const FEW_NEEDLES = 4;
+
+/** A rough cost of one test of a matcher, in ns, to order conditions. */
+export const matcherCost = (m: Matcher): number => {
+	switch (m.kind) {
+		case "any":
+			return 1;
+		case "exact":
+		case "prefix":
+		case "suffix":
+		case "substring":
+			return 4;
+		case "pieces":
+			return 10;
+		case "glob":
+			return 20;
+		case "re2":
+			return 300;
+	}
+};
+
+/** A pattern of an `in` list; `folded` says its test expects a value already folded. */
+export interface ListPattern {
+	readonly matcher: Matcher;
+	readonly folded: boolean;
+}
+
+/** Patterns sorted by what they need, for one kind of input (folded or as is). */
+class PatternGroups {
+	readonly exact = new Set<string>();
+	readonly prefixes: string[] = [];
+	readonly suffixes: string[] = [];
+	readonly needles: Needles<true>;
+	/** Path globs whose last segment is literal, by that segment. */
+	readonly byBasename = new Map<string, Matcher[]>();
+	readonly rest: Matcher[] = [];
+	any = false;
+
+	constructor(readonly meter: Meter | undefined) {
+		this.needles = new Needles<true>(meter);
+	}
+
+	add(m: Matcher, path: boolean): void {
+		const literal = m.literal;
+		if (m.kind === "any") this.any = true;
+		else if (m.kind === "exact" && literal !== undefined) this.exact.add(literal);
+		else if (m.kind === "prefix" && literal !== undefined) this.prefixes.push(literal);
+		else if (m.kind === "suffix" && literal !== undefined) this.suffixes.push(literal);
+		else if (m.kind === "substring" && literal !== undefined) this.needles.add(literal, true);
+		else {
+			const base = path && m.kind === "glob" ? globBasename(m.source) : undefined;
+			if (base === undefined) this.rest.push(m);
+			else this.byBasename.set(base, [...(this.byBasename.get(base) ?? []), m]);
+		}
+	}
+
+	get empty(): boolean {
+		return (
+			!this.any &&
+			this.exact.size === 0 &&
+			this.prefixes.length === 0 &&
+			this.suffixes.length === 0 &&
+			this.needles.size === 0 &&
+			this.byBasename.size === 0 &&
+			this.rest.length === 0
+		);
+	}
+
+	test(v: string): boolean {
+		const meter = this.meter;
+		meter?.(v.length);
+		if (this.any || this.exact.has(v)) return true;
+		const prefixes = this.prefixes;
+		for (let i = 0; i < prefixes.length; i++) {
+			meter?.((prefixes[i] as string).length);
+			if (v.startsWith(prefixes[i] as string)) return true;
+		}
+		const suffixes = this.suffixes;
+		for (let i = 0; i < suffixes.length; i++) {
+			meter?.((suffixes[i] as string).length);
+			if (v.endsWith(suffixes[i] as string)) return true;
+		}
+		if (this.needles.size > 0 && this.needles.test(v)) return true;
+		if (this.byBasename.size > 0) {
+			meter?.(v.length);
+			const candidates = this.byBasename.get(v.slice(v.lastIndexOf("/") + 1));
+			if (candidates !== undefined) for (const m of candidates) if (m.test(v)) return true;
+		}
+		const rest = this.rest;
+		for (let i = 0; i < rest.length; i++) if ((rest[i] as Matcher).test(v)) return true;
+		return false;
+	}
+
+	cost(): number {
+		return (
+			4 +
+			2 * (this.prefixes.length + this.suffixes.length) +
+			(this.needles.size > 0 ? 30 : 0) +
+			(this.byBasename.size > 0 ? 15 : 0) +
+			this.rest.reduce((n, m) => n + matcherCost(m), 0)
+		);
+	}
+}
+
+/**
+ * One test for an `in` list of strings and patterns, the value scanned about once however long
+ * the list: exact values (and patterns without a star) in a set, literal prefixes and suffixes
+ * compared in place, `*text*` patterns found together in one walk ({@link Needles}), and path
+ * globs whose last segment is literal (`/home/*\/.ssh/id_rsa`) tried only when the value's last
+ * segment is that one. `fold`, when the field folds case or separators, is applied once to the
+ * value for the patterns compiled folded. Returns the test and a rough cost of one call. The
+ * meter (tests only) counts the characters the list's own steps examine; give the patterns the
+ * same meter to count theirs.
+ */
+export const compileList = (
+	exact: Iterable<string>,
+	patterns: readonly ListPattern[],
+	fold: ((s: string) => string) | undefined,
+	path: boolean,
+	meter?: Meter,
+): { test: (v: string) => boolean; cost: number } => {
+	const folded = new PatternGroups(meter);
+	const raw = new PatternGroups(meter);
+	for (const v of exact) folded.exact.add(v);
+	// without folding every test takes the value as is: one group
+	for (const p of patterns) (p.folded || !fold ? folded : raw).add(p.matcher, path);
+	const cost = folded.cost() + (raw.empty ? 0 : raw.cost()) + (fold ? 10 : 0);
+	if (raw.empty) {
+		if (!fold) return { test: (v) => folded.test(v), cost };
+		return { test: (v) => folded.test(fold(v)), cost };
+	}
+	return { test: (v) => folded.test(fold ? fold(v) : v) || raw.test(v), cost };
 };

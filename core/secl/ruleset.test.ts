@@ -198,3 +198,109 @@ describe("rule sets", () => {
 		expect(seen).toEqual(["a", "inner:b", "b"]);
 	});
 });
+
+describe("what the index looks up", () => {
+	/** A rule set that records which rules it evaluates. */
+	const counting = (rules: Record<string, string>) => {
+		const ctx = context();
+		const set = new RuleSet<null>(ctx);
+		const evaluated: string[] = [];
+		for (const [id, expr] of Object.entries(rules)) {
+			const rule = compile(expr, ctx);
+			const evaluate = (e: Event) => {
+				evaluated.push(id);
+				return rule.evaluate(e);
+			};
+			set.add(id, { ...rule, evaluate }, null);
+		}
+		return (e: Event) => {
+			evaluated.length = 0;
+			const matched: string[] = [];
+			set.evaluate(e, (id) => matched.push(id));
+			return { evaluated: [...evaluated], matched };
+		};
+	};
+	const many = (n: number, rule: (i: number) => string) =>
+		Object.fromEntries(Array.from({ length: n }, (_, i) => [`r${i}`, rule(i)]));
+	const exec = (values: Record<string, unknown>) => event("exec", values);
+
+	test("a rule that is A || B on two fields is found under either field", () => {
+		const run = counting(many(30, (i) => `exec.file.name == "tool${i}" || process.args_flags == "flag${i}"`));
+		expect(run(exec({ "exec.file.name": "tool3" }))).toEqual({ evaluated: ["r3"], matched: ["r3"] });
+		expect(run(exec({ "exec.file.name": "ls", "exec.argv": ["--flag7", "x"] }))).toEqual({
+			evaluated: ["r7"],
+			matched: ["r7"],
+		});
+		expect(run(exec({ "exec.file.name": "ls", "exec.argv": ["-l"] }))).toEqual({
+			evaluated: [],
+			matched: [],
+		});
+	});
+
+	test("array fields are looked up element by element", () => {
+		const run = counting(many(30, (i) => `exec.envs in ["TOKEN_${i}"] && exec.comm != ""`));
+		expect(run(exec({ "exec.comm": "x", "exec.envp": ["PATH=/bin", "TOKEN_5=secret"] }))).toEqual({
+			evaluated: ["r5"],
+			matched: ["r5"],
+		});
+		expect(run(exec({ "exec.comm": "x", "exec.envp": ["PATH=/bin"] }))).toEqual({
+			evaluated: [],
+			matched: [],
+		});
+	});
+
+	test("unanchored patterns are looked up by suffix and by substring", () => {
+		const dns = counting(many(30, (i) => `dns.question.name in [~"*.evil${i}.io"]`));
+		expect(dns(event("dns", { "dns.question.name": "a.b.EVIL4.io" }))).toEqual({
+			evaluated: ["r4"],
+			matched: ["r4"],
+		});
+		expect(dns(event("dns", { "dns.question.name": "evil4.io.example.com" }))).toEqual({
+			evaluated: [],
+			matched: [],
+		});
+		const args = counting(many(30, (i) => `exec.args in [~"*--token=mark${i}x*"]`));
+		expect(args(exec({ "exec.argv": ["run", "--token=mark12xyz"] }))).toEqual({
+			evaluated: ["r12"],
+			matched: ["r12"],
+		});
+		expect(args(exec({ "exec.argv": ["run", "--token=mark1"] }))).toEqual({ evaluated: [], matched: [] });
+	});
+
+	test("addresses are looked up in canonical form (IPv4-mapped IPv6 as IPv4)", () => {
+		const run = counting(many(30, (i) => `connect.addr.ip == 10.0.0.${i}`));
+		expect(run(event("connect", { "connect.addr.ip": "::ffff:10.0.0.5" }))).toEqual({
+			evaluated: ["r5"],
+			matched: ["r5"],
+		});
+	});
+
+	test("a rule whose best key passes most events runs on every event", () => {
+		const set = new RuleSet<null>(context());
+		for (let i = 0; i < 10; i++)
+			set.add(
+				`r${i}`,
+				compile(`load_module.loaded_from_memory && load_module.name == "m${i}"`, context()),
+				null,
+			);
+		set.add("weak", compile("load_module.loaded_from_memory && load_module.args_truncated", context()), null);
+		const stats = set.stats().buckets.load_module;
+		expect(stats?.rules).toBe(11);
+		expect(stats?.indexed).toBe(10);
+		expect(stats?.fields).toEqual(["load_module.name"]);
+	});
+
+	test("a callback that throws leaves the rule set usable", () => {
+		const set = new RuleSet<string>(context());
+		set.add("a", compile('open.file.path == "/a"', context()), "a");
+		expect(() =>
+			set.evaluate(event("open", { "open.file.path": "/a" }), () => {
+				throw new Error("boom");
+			}),
+		).toThrow("boom");
+		const ids: string[] = [];
+		set.evaluate(event("open", { "open.file.path": "/a" }), (id) => ids.push(id));
+		set.evaluate(event("open", { "open.file.path": "/b" }), (id) => ids.push(id));
+		expect(ids).toEqual(["a"]);
+	});
+});

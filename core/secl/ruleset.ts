@@ -1,32 +1,42 @@
 /**
  * @module A set of compiled rules evaluated together: bucketed by event type, and within a
- * bucket indexed by approvers, so an event only runs the rules that can match it.
+ * bucket indexed, so an event only runs the rules that can match it.
  *
- * Each rule with approvers is indexed on one of its approver fields (the one most rules of the
- * bucket share): an exact-value map, a map of prefixes looked up at the lengths in use, and a
- * basename map. For an event, the candidates are the rules found under the event's value of each
- * indexed field plus the rules without approvers, run in the order they were added. Approvers are
- * necessary conditions, so the index never skips a rule that would match.
+ * Each rule offers index keys (`indexKeysOf` in `approvers.ts`: necessary conditions such as
+ * "`exec.file.name` is one of these, or `process.args_flags` has one of those"), and the bucket
+ * indexes each rule by the key `planIndex` (`index-plan.ts`) finds worth its lookups; rules with
+ * no such key run on every event. A field index holds exact values, prefixes (a radix trie),
+ * suffixes, basenames and substrings, and looks up every element of an array field. A bucket is
+ * evaluated by one generated function: the lookups, then, in the order the rules were added,
+ * each rule the lookups found or that has no key. Keys are necessary conditions, so the index
+ * never skips a rule that would match.
  *
  * When to use: the rule engine builds one per loaded policy set and calls {@link RuleSet.evaluate}
  * for each event; {@link RuleSet.approvers} feeds in-kernel filters.
  */
 import type { RegisteredField } from "../model/registry.ts";
 import type { Event } from "../model/types.ts";
-import { type Approvers, approversOfIr, type FieldApprovers, mergeApprovers } from "./approvers.ts";
-import { eventCache, nextGeneration, readSlot, slotOf } from "./cache.ts";
+import {
+	type Approvers,
+	approversOfIr,
+	type FieldApprovers,
+	indexKeysOf,
+	mergeApprovers,
+} from "./approvers.ts";
+import { eventCache, nextGeneration, slotOf } from "./cache.ts";
 import type { CompiledRule } from "./compile.ts";
+import { estimate, firstReads, order } from "./cost.ts";
 import type { SeclContext } from "./index.ts";
-import type { ApproverValue, Scalar } from "./ir.ts";
-import { foldFor, patternOptionsFor } from "./patterns.ts";
+import { planIndex } from "./index-plan.ts";
+import { normalizeIp } from "./ip.ts";
+import type { IndexValue, Scalar } from "./ir.ts";
+import { foldFor, Needles, patternOptionsFor } from "./patterns.ts";
 
 interface Entry<T> {
 	readonly id: string;
 	readonly rule: CompiledRule;
 	readonly payload: T;
 	readonly approvers: FieldApprovers;
-	/** The registered fields of the approvers (their accessors feed the index). */
-	readonly fields: ReadonlyMap<string, RegisteredField>;
 }
 
 export interface RuleSetStats {
@@ -35,300 +45,485 @@ export interface RuleSetStats {
 	readonly buckets: Record<string, { rules: number; indexed: number; fields: string[] }>;
 }
 
-/** The 32-bit string hash of the non-directory prefix index, over `s[0, end)`. */
-const hashOf = (s: string, end = s.length): number => {
-	let h = 0;
-	for (let i = 0; i < end; i++) h = (Math.imul(h, 31) + s.charCodeAt(i)) | 0;
-	return h;
-};
-
-interface Prefix {
+interface Affix {
 	readonly text: string;
 	readonly entries: number[];
 }
 
-/** A directory of the prefix trie: the entries whose prefix ends here, and subdirectories. */
-interface Dir {
-	readonly entries: number[];
-	readonly children: Map<string, Dir>;
-	/** The same children as parallel arrays, compared in place when there are few. */
-	readonly names: string[];
-	readonly nodes: Dir[];
+/**
+ * A radix trie of prefixes (`/etc/ssh/`, `python`): edges labelled with text, entries where a
+ * prefix ends. A value walks down as far as it matches, collecting the entries it passes, so the
+ * cost is a few comparisons per branching point on its way, however many prefixes there are.
+ */
+class PrefixTrie {
+	readonly #root = newNode("");
+	#size = 0;
+
+	get size(): number {
+		return this.#size;
+	}
+
+	/** The entry list of `text` (added when new). */
+	add(text: string): number[] {
+		this.#size++;
+		let node = this.#root;
+		let pos = 0;
+		while (pos < text.length) {
+			const c = text.charCodeAt(pos);
+			const kid = kidOf(node, c);
+			if (kid === undefined) {
+				const leaf = newNode(text.slice(pos));
+				setKid(node, c, leaf);
+				return leaf.entries;
+			}
+			// the common part of the edge and the rest of the text
+			const label = kid.label;
+			let k = 0;
+			while (k < label.length && pos + k < text.length && label.charCodeAt(k) === text.charCodeAt(pos + k))
+				k++;
+			if (k < label.length) {
+				// split the edge at k
+				const head = newNode(label.slice(0, k));
+				const tail: TrieNode = { ...kid, label: label.slice(k) };
+				setKid(head, tail.label.charCodeAt(0), tail);
+				setKid(node, c, head);
+				node = head;
+			} else node = kid;
+			pos += k;
+		}
+		return node.entries;
+	}
+
+	find(v: string, hits: Hits): void {
+		let node = this.#root;
+		let pos = 0;
+		const n = v.length;
+		while (pos < n) {
+			const kid = kidOf(node, v.charCodeAt(pos));
+			if (kid === undefined || !v.startsWith(kid.label, pos)) return;
+			node = kid;
+			pos += kid.label.length;
+			if (node.entries.length > 0) addAll(hits, node.entries);
+		}
+	}
 }
 
-const FEW_CHILDREN = 8;
+interface TrieNode {
+	readonly label: string;
+	/** Entries of the prefix ending here. */
+	readonly entries: number[];
+	/** Children, and the first code of each one's label (compact: the trie shares the cache with events). */
+	readonly firsts: number[];
+	readonly kids: TrieNode[];
+}
 
-const newDir = (): Dir => ({ entries: [], children: new Map(), names: [], nodes: [] });
+const newNode = (label: string): TrieNode => ({ label, entries: [], firsts: [], kids: [] });
 
-/** The child of `dir` named `v[start, end)`, without building the substring when there are few. */
-const child = (dir: Dir, v: string, start: number, end: number): Dir | undefined => {
-	const names = dir.names;
-	if (names.length > FEW_CHILDREN) return dir.children.get(v.slice(start, end));
-	const length = end - start;
-	for (let i = 0; i < names.length; i++) {
-		const name = names[i] as string;
-		if (name.length === length && v.startsWith(name, start)) return dir.nodes[i];
-	}
+const kidOf = (node: TrieNode, c: number): TrieNode | undefined => {
+	const firsts = node.firsts;
+	for (let i = 0; i < firsts.length; i++) if (firsts[i] === c) return node.kids[i];
 	return undefined;
 };
 
+const setKid = (node: TrieNode, c: number, kid: TrieNode): void => {
+	const i = node.firsts.indexOf(c);
+	if (i >= 0) node.kids[i] = kid;
+	else {
+		node.firsts.push(c);
+		node.kids.push(kid);
+	}
+};
+
 /**
- * A cheap necessary condition for a string to be a key of the exact map: its length and last
- * character are among the keys'. Most values fail it, and skip hashing a fresh string.
+ * A cheap necessary condition for a string to be a key of a map: a Bloom filter (8192 bits, two
+ * probes) over a hash of the length and four characters (the first two and the last two). Most
+ * values fail it and skip the map, whose memory is rarely in cache when events stream through;
+ * the filter's 1 kB is.
  */
 class KeyFilter {
-	#lengths = new Uint8Array(0);
-	readonly #last = new Uint8Array(128);
+	readonly #bits = new Uint32Array(256);
+	#size = 0;
 
-	add(key: string): void {
-		if (this.#lengths.length <= key.length) {
-			const grown = new Uint8Array(key.length + 1);
-			grown.set(this.#lengths);
-			this.#lengths = grown;
-		}
-		this.#lengths[key.length] = 1;
-		this.#last[key.length === 0 ? 0 : key.charCodeAt(key.length - 1) & 127] = 1;
+	get size(): number {
+		return this.#size;
 	}
 
-	mayHave(v: string): boolean {
-		const n = v.length;
+	add(key: string): void {
+		this.#size++;
+		const h = sampleHash(key, 0, key.length);
+		this.#set(h & 8191);
+		this.#set((h >>> 13) & 8191);
+	}
+
+	#set(bit: number): void {
+		this.#bits[bit >>> 5] = (this.#bits[bit >>> 5] as number) | (1 << (bit & 31));
+	}
+
+	/** Whether a key may be `v[v.length - n, v.length)`. */
+	mayEnd(v: string, n: number): boolean {
+		const h = sampleHash(v, v.length - n, n);
+		const a = h & 8191;
+		const b = (h >>> 13) & 8191;
+		const bits = this.#bits;
 		return (
-			n < this.#lengths.length &&
-			this.#lengths[n] === 1 &&
-			this.#last[n === 0 ? 0 : v.charCodeAt(n - 1) & 127] === 1
+			((bits[a >>> 5] as number) & (1 << (a & 31))) !== 0 &&
+			((bits[b >>> 5] as number) & (1 << (b & 31))) !== 0
 		);
 	}
 }
 
+/** A hash of `s[from, from + n)` from its length and its first and last two characters. */
+const sampleHash = (s: string, from: number, n: number): number => {
+	if (n === 0) return 0x5bd1e995;
+	const end = from + n - 1;
+	let h = Math.imul(n, 0x9e3779b1);
+	h = Math.imul(h ^ s.charCodeAt(from), 0x85ebca6b);
+	h = Math.imul(h ^ s.charCodeAt(end), 0xc2b2ae35);
+	if (n > 2) {
+		h = Math.imul(h ^ s.charCodeAt(from + 1), 0x27d4eb2f);
+		h = Math.imul(h ^ s.charCodeAt(end - 1), 0x165667b1);
+	}
+	return (h ^ (h >>> 15)) >>> 0;
+};
+
 /**
- * Rules indexed on one field of one bucket. Directory prefixes (`/etc/ssh/`) live in a trie of
- * path segments walked along the value as far as it goes; other prefixes (`python` from
- * `~"python*"`) are found with a rolling hash over the value's first characters, looked up at
- * each length in use and confirmed with `startsWith`.
+ * Suffixes grouped by their last two characters, behind a filter on that pair: a value that
+ * ends with no such pair, most of them, costs two character reads.
+ */
+class Affixes {
+	/** Bit `pair(c0, c1) & 4095` is set when some suffix ends with that pair (512 bytes). */
+	readonly #filter = new Uint32Array(128);
+	readonly #byPair = new Map<number, Affix[]>();
+	/** One-character suffixes, always compared. */
+	readonly #short: Affix[] = [];
+	#size = 0;
+
+	get size(): number {
+		return this.#size;
+	}
+
+	/** The entry list of `text` (added when new). */
+	add(text: string): number[] {
+		const n = text.length;
+		let list: Affix[];
+		if (n < 2) list = this.#short;
+		else {
+			const c0 = text.charCodeAt(n - 1);
+			const c1 = text.charCodeAt(n - 2);
+			const bit = ((c0 << 7) + c1) & 4095;
+			this.#filter[bit >>> 5] = (this.#filter[bit >>> 5] as number) | (1 << (bit & 31));
+			const pair = c0 * 65536 + c1;
+			list = this.#byPair.get(pair) ?? [];
+			this.#byPair.set(pair, list);
+		}
+		let found = list.find((a) => a.text === text);
+		if (!found) {
+			found = { text, entries: [] };
+			list.push(found);
+			this.#size++;
+		}
+		return found.entries;
+	}
+
+	find(v: string, hits: Hits): void {
+		const short = this.#short;
+		for (let i = 0; i < short.length; i++) {
+			const a = short[i] as Affix;
+			if (v.endsWith(a.text)) addAll(hits, a.entries);
+		}
+		const n = v.length;
+		if (n < 2) return;
+		const c0 = v.charCodeAt(n - 1);
+		const c1 = v.charCodeAt(n - 2);
+		const bit = ((c0 << 7) + c1) & 4095;
+		if (((this.#filter[bit >>> 5] as number) & (1 << (bit & 31))) === 0) return;
+		const list = this.#byPair.get(c0 * 65536 + c1);
+		if (list === undefined) return;
+		for (let i = 0; i < list.length; i++) {
+			const a = list[i] as Affix;
+			if (v.endsWith(a.text)) addAll(hits, a.entries);
+		}
+	}
+}
+
+/** Where lookups mark the entries they find: `mark[i] === stamp` for this evaluation. */
+interface Hits {
+	readonly mark: Uint32Array;
+	stamp: number;
+}
+
+const addAll = (hits: Hits, entries: readonly number[]): void => {
+	const mark = hits.mark;
+	const stamp = hits.stamp;
+	for (let k = 0; k < entries.length; k++) mark[entries[k] as number] = stamp;
+};
+
+/**
+ * Rules indexed on one field of one bucket. Exact values and basenames in maps, behind a filter
+ * on length and last character; directory prefixes (`/etc/ssh/`) in a trie of path segments
+ * walked along the value as far as it goes; other prefixes (`python` from `~"python*"`) and
+ * suffixes (`.icp0.io`) by their first (last) two characters; substrings found in one walk over
+ * the value ({@link Needles}). An array field is looked up element by element.
  */
 class FieldIndex {
-	readonly exact = new Map<Scalar, number[]>();
+	readonly #exact = new Map<Scalar, number[]>();
 	readonly #exactStrings = new KeyFilter();
-	readonly basenames = new Map<string, number[]>();
-	readonly #dirs: Dir = newDir();
-	#hasDirs = false;
-	readonly #prefixes = new Map<number, Prefix[]>();
-	/** `#lengths[n]` is 1 when some non-directory prefix has length n. */
-	#lengths = new Uint8Array(0);
-	readonly get: (e: Event) => unknown;
-	readonly slot: number;
-	readonly fold: ((s: string) => string) | undefined;
+	/** Whether some exact value is not a string (a number, a boolean). */
+	#scalars = false;
+	readonly #basenames = new Map<string, number[]>();
+	readonly #basenameFilter = new KeyFilter();
+	readonly #prefixes = new PrefixTrie();
+	readonly #suffixes = new Affixes();
+	readonly #substrings = new Needles<number[]>();
+	readonly #substringLists = new Map<string, number[]>();
+	readonly #get: (e: Event) => unknown;
+	readonly #slot: number;
+	readonly #fold: ((s: string) => string) | undefined;
+	readonly #many: boolean;
 
 	constructor(
 		readonly field: RegisteredField,
 		os: "linux" | "windows",
 	) {
-		this.get = field.get;
-		this.slot = slotOf(field.get);
-		this.fold = foldFor(patternOptionsFor(field, os));
+		this.#get = field.get;
+		this.#slot = slotOf(field.get);
+		// values are compared as the rules compare them: folded, or IPs in canonical form
+		this.#fold = field.type === "ip" ? normalizeIp : foldFor(patternOptionsFor(field, os));
+		this.#many = field.array === true;
 	}
 
-	add(entry: number, values: readonly ApproverValue[]): void {
+	add(entry: number, values: readonly IndexValue[]): void {
 		const push = (list: number[]) => {
 			if (list[list.length - 1] !== entry) list.push(entry);
 		};
+		const fold = this.#fold;
 		for (const v of values) {
-			if (v.kind === "exact" || v.kind === "basename") {
-				const map = (v.kind === "exact" ? this.exact : this.basenames) as Map<unknown, number[]>;
-				const list = map.get(v.value) ?? [];
-				push(list);
-				map.set(v.value, list);
-				if (v.kind === "exact" && typeof v.value === "string") this.#exactStrings.add(v.value);
-			} else if (v.value.endsWith("/")) {
-				let dir = this.#dirs;
-				for (const segment of v.value.slice(0, -1).split("/")) {
-					let next = dir.children.get(segment);
-					if (!next) {
-						next = newDir();
-						dir.children.set(segment, next);
-						dir.names.push(segment);
-						dir.nodes.push(next);
+			switch (v.kind) {
+				case "exact": {
+					const value = typeof v.value === "string" && fold ? fold(v.value) : v.value;
+					const list = this.#exact.get(value) ?? [];
+					push(list);
+					this.#exact.set(value, list);
+					if (typeof value === "string") this.#exactStrings.add(value);
+					else this.#scalars = true;
+					break;
+				}
+				case "basename": {
+					const list = this.#basenames.get(v.value) ?? [];
+					push(list);
+					this.#basenames.set(v.value, list);
+					this.#basenameFilter.add(v.value);
+					break;
+				}
+				case "prefix":
+					push(this.#prefixes.add(v.value));
+					break;
+				case "suffix":
+					push(this.#suffixes.add(v.value));
+					break;
+				case "substring": {
+					let list = this.#substringLists.get(v.value);
+					if (!list) {
+						list = [];
+						this.#substringLists.set(v.value, list);
+						this.#substrings.add(v.value, list);
 					}
-					dir = next;
+					push(list);
+					break;
 				}
-				push(dir.entries);
-				this.#hasDirs = true;
-			} else {
-				const h = hashOf(v.value);
-				const list = this.#prefixes.get(h) ?? [];
-				let prefix = list.find((p) => p.text === v.value);
-				if (!prefix) {
-					prefix = { text: v.value, entries: [] };
-					list.push(prefix);
-					this.#prefixes.set(h, list);
-				}
-				push(prefix.entries);
-				if (this.#lengths.length <= v.value.length) {
-					const grown = new Uint8Array(v.value.length + 1);
-					grown.set(this.#lengths);
-					this.#lengths = grown;
-				}
-				this.#lengths[v.value.length] = 1;
 			}
 		}
 	}
 
-	/** Push the entries whose approvers accept the event's value. */
-	lookup(event: Event, out: number[]): void {
-		let v = readSlot(this.slot, this.get, event);
-		if (this.fold !== undefined && typeof v === "string") v = this.fold(v);
-		if (typeof v !== "string") {
-			const hit = this.exact.get(v as Scalar);
-			if (hit !== undefined) for (const i of hit) out.push(i);
-			return;
+	/**
+	 * JavaScript for the lookup of this index: add to `hits` the entries whose values accept the
+	 * event's value (any element of an array). Only the tables in use are tested, and the code is
+	 * generated per rule set so that each field's read and each table's call site sees one kind
+	 * of value (see {@link compileLookups}).
+	 */
+	source(x: (value: unknown, prefix: string) => string, one: string): { helper: string; call: string } {
+		const lines: string[] = [`function ${one}(value, hits) {`];
+		const strings: string[] = [];
+		if (this.#exactStrings.size > 0) {
+			const f = x(this.#exactStrings, "F");
+			const m = x(this.#exact, "X");
+			strings.push(
+				`if (${f}.mayEnd(v, v.length)) { const h = ${m}.get(v); if (h !== undefined) addAll(hits, h); }`,
+			);
 		}
-		if (this.#exactStrings.mayHave(v)) {
-			const hit = this.exact.get(v);
-			if (hit !== undefined) for (const i of hit) out.push(i);
+		if (this.#prefixes.size > 0) strings.push(`${x(this.#prefixes, "P")}.find(v, hits);`);
+		if (this.#suffixes.size > 0) strings.push(`${x(this.#suffixes, "A")}.find(v, hits);`);
+		if (this.#basenames.size > 0) {
+			const f = x(this.#basenameFilter, "F");
+			const m = x(this.#basenames, "B");
+			strings.push(
+				`{ const from = v.lastIndexOf("/") + 1; if (${f}.mayEnd(v, v.length - from)) { const h = ${m}.get(from === 0 ? v : v.slice(from)); if (h !== undefined) addAll(hits, h); } }`,
+			);
 		}
-		if (this.#hasDirs) {
-			let dir = this.#dirs;
-			let start = 0;
-			for (let slash = v.indexOf("/"); slash >= 0; slash = v.indexOf("/", start)) {
-				const next = child(dir, v, start, slash);
-				if (next === undefined) break;
-				dir = next;
-				for (const i of dir.entries) out.push(i);
-				start = slash + 1;
-			}
+		if (this.#substrings.size > 0) {
+			const n = x(this.#substrings, "S");
+			strings.push(`{ const k = ${n}.find(v); for (let j = 0; j < k; j++) addAll(hits, ${n}.found(j)); }`);
 		}
-		const lengths = this.#lengths;
-		if (lengths.length > 0) {
-			const scan = Math.min(lengths.length - 1, v.length);
-			let h = 0;
-			for (let i = 0; i < scan; i++) {
-				h = (Math.imul(h, 31) + v.charCodeAt(i)) | 0;
-				if (lengths[i + 1] !== 1) continue;
-				const list = this.#prefixes.get(h);
-				if (list === undefined) continue;
-				for (const p of list)
-					if (p.text.length === i + 1 && v.startsWith(p.text)) for (const k of p.entries) out.push(k);
-			}
+		if (strings.length > 0) {
+			const fold = this.#fold === undefined ? "value" : `${x(this.#fold, "N")}(value)`;
+			lines.push(
+				`\tif (typeof value === "string") {`,
+				`\t\tconst v = ${fold};`,
+				...strings.map((l) => `\t\t${l}`),
+			);
+			lines.push("\t\treturn;", "\t}");
 		}
-		if (this.basenames.size > 0) {
-			const b = this.basenames.get(v.slice(v.lastIndexOf("/") + 1));
-			if (b !== undefined) for (const i of b) out.push(i);
+		if (this.#scalars) {
+			lines.push(`\tconst h = ${x(this.#exact, "X")}.get(value);`, "\tif (h !== undefined) addAll(hits, h);");
 		}
+		lines.push("}");
+		const s = this.#slot;
+		const read = `(t[${s}] === n ? w[${s}] : (t[${s}] = n, w[${s}] = ${x(this.#get, "G")}(e)))`;
+		const it = this.field.iterator;
+		let call: string;
+		if (it) {
+			// an ancestors field: walk the ancestors rather than build the array, unless it is cached
+			const items = x(it.items, "I");
+			const get = x(it.get, "J");
+			call = `if (t[${s}] === n) { const a = w[${s}]; for (let i = 0; i < a.length; i++) ${one}(a[i], hits); } else { const it = ${items}(e); for (let k = 0; k < it.length; k++) { const y = ${get}(it[k], e); if (Array.isArray(y)) for (let i = 0; i < y.length; i++) ${one}(y[i], hits); else ${one}(y, hits); } }`;
+		} else if (this.#many)
+			call = `{ const a = ${read}; if (Array.isArray(a)) for (let i = 0; i < a.length; i++) ${one}(a[i], hits); }`;
+		else call = `${one}(${read}, hits);`;
+		return { helper: lines.join("\n"), call };
 	}
 }
 
-const MIN_RULES_PER_INDEX = 3;
-
-/** An approver is useful for indexing when it narrows: a weak prefix such as `/` does not. */
-const indexable = (values: readonly ApproverValue[] | undefined): values is ApproverValue[] =>
-	values !== undefined && values.length > 0 && values.every((v) => v.kind !== "prefix" || v.value.length > 1);
+/**
+ * The evaluation of a bucket as one generated function, like the rules (`codegen.ts`): look the
+ * event up in every field index (fields read through the event cache), then, in add order, call
+ * each rule that the lookups marked or that has no key. Each lookup and each rule has its own
+ * call site, so none of them sees more than one function or one kind of value however many
+ * event types go through, and small rules can be inlined.
+ */
+const compileBucket = <T>(
+	entries: readonly Entry<T>[],
+	indexes: readonly FieldIndex[],
+	indexed: readonly boolean[],
+): ((e: Event, onMatch: (id: string, payload: T) => void, hits: Hits) => void) => {
+	const names = ["K", "addAll"];
+	const values: unknown[] = [eventCache, addAll];
+	const ids = new Map<unknown, string>();
+	const ext = (value: unknown, prefix: string): string => {
+		let id = ids.get(value);
+		if (id === undefined) {
+			id = `${prefix}${names.length}`;
+			ids.set(value, id);
+			names.push(id);
+			values.push(value);
+		}
+		return id;
+	};
+	// names that say what they are in a profile: the bucket's event type, each index's field
+	const name = (s: string) => s.replace(/[^A-Za-z0-9]/g, "_");
+	const parts = indexes.map((index) => index.source(ext, `lookup_${name(index.field.name)}`));
+	const calls = entries.map((entry, i) => {
+		const rule = ext(entry.rule.evaluate, "R");
+		const id = ext(entry.id, "D");
+		const payload = `${ext(entry, "E")}.payload`;
+		const call = `${rule}(e)`;
+		return indexed[i]
+			? `if (mark[${i}] === stamp && ${call}) onMatch(${id}, ${payload});`
+			: `if (${call}) onMatch(${id}, ${payload});`;
+	});
+	const source = [
+		`"use strict";`,
+		`const t = K.tags, w = K.values;`,
+		...parts.map((p) => p.helper),
+		`return function ${name(`rules_${entries[0]?.rule.eventType}`)}(e, onMatch, hits) {`,
+		`\tconst n = K.event === e ? K.generation : NaN;`,
+		...parts.map((p) => `\t${p.call}`),
+		`\tconst mark = hits.mark, stamp = hits.stamp;`,
+		...calls.map((c) => `\t${c}`),
+		`};`,
+	].join("\n");
+	const factory = new Function(...names, source) as (
+		...a: unknown[]
+	) => (e: Event, onMatch: (id: string, payload: T) => void, hits: Hits) => void;
+	return factory(...values);
+};
 
 class Bucket<T> {
 	readonly entries: Entry<T>[] = [];
 	#built = false;
-	#unindexed: number[] = [];
+	#unindexed = 0;
 	#indexes: FieldIndex[] = [];
-	#busy = false;
-	readonly #scratch: number[] = [];
+	#run: (e: Event, onMatch: (id: string, payload: T) => void, hits: Hits) => void = () => {};
+	/** Marks by nesting depth: a callback may evaluate another event on this rule set. */
+	#hits: Hits[] = [];
+	#depth = 0;
+	#stamp = 0;
 
 	add(entry: Entry<T>): void {
 		this.entries.push(entry);
 		this.#built = false;
 	}
 
-	/**
-	 * Choose index fields greedily: the field that indexes the most rules not yet indexed, while
-	 * it serves at least {@link MIN_RULES_PER_INDEX} (a lookup costs about what a rule failing on
-	 * its first condition costs, so a field serving one or two rules is not worth one).
-	 */
+	/** Index the rules as `planIndex` says; the others run on every event. */
 	#build(): void {
-		const usable = (e: Entry<T>, field: string): boolean =>
-			indexable(e.approvers[field]) && e.fields.get(field)?.array !== true;
-		const left = new Set(this.entries.keys());
-		const indexes: FieldIndex[] = [];
-		for (;;) {
-			const counts = new Map<string, number>();
-			for (const i of left) {
-				const e = this.entries[i] as Entry<T>;
-				for (const field of Object.keys(e.approvers))
-					if (usable(e, field)) counts.set(field, (counts.get(field) ?? 0) + 1);
+		const plan = planIndex(
+			this.entries.map((e) => {
+				const ordered = order(e.rule.ir);
+				return { cost: estimate(ordered).cost, keys: indexKeysOf(e.rule.ir), fields: firstReads(ordered) };
+			}),
+		);
+		const indexes = new Map<string, FieldIndex>();
+		plan.forEach((key, i) => {
+			if (key === undefined) return;
+			for (const [name, { field, values }] of key.fields) {
+				let index = indexes.get(name);
+				if (!index) {
+					index = new FieldIndex(field, (this.entries[i] as Entry<T>).rule.os);
+					indexes.set(name, index);
+				}
+				index.add(i, values);
 			}
-			let best: string | undefined;
-			for (const [field, n] of counts)
-				if (best === undefined || n > (counts.get(best) as number)) best = field;
-			if (best === undefined || (counts.get(best) as number) < MIN_RULES_PER_INDEX) break;
-			let index: FieldIndex | undefined;
-			for (const i of [...left]) {
-				const e = this.entries[i] as Entry<T>;
-				if (!usable(e, best)) continue;
-				index ??= new FieldIndex(e.fields.get(best) as RegisteredField, e.rule.os);
-				index.add(i, e.approvers[best] as ApproverValue[]);
-				left.delete(i);
-			}
-			if (index) indexes.push(index);
-		}
-		this.#unindexed = [...left].sort((a, b) => a - b);
-		this.#indexes = indexes;
+		});
+		this.#unindexed = plan.filter((k) => k === undefined).length;
+		this.#indexes = [...indexes.values()];
+		this.#run = compileBucket(
+			this.entries,
+			this.#indexes,
+			plan.map((k) => k !== undefined),
+		);
+		this.#hits = [];
 		this.#built = true;
 	}
 
-	evaluate(event: Event, onMatch: (id: string, payload: T) => void): void {
+	/**
+	 * Evaluate the rules on `event`. The caller holds the event cache; `leave` must follow,
+	 * whatever happens (the rule set does both in one `try`).
+	 */
+	enter(event: Event, onMatch: (id: string, payload: T) => void): void {
+		const depth = this.#depth++;
 		if (!this.#built) this.#build();
-		const entries = this.entries;
-		if (this.#indexes.length === 0) {
-			for (let i = 0; i < entries.length; i++) {
-				const e = entries[i] as Entry<T>;
-				if (e.rule.evaluate(event)) onMatch(e.id, e.payload);
-			}
-			return;
+		let hits = this.#hits[depth];
+		if (hits === undefined) {
+			hits = { mark: new Uint32Array(this.entries.length), stamp: 0 };
+			this.#hits[depth] = hits;
 		}
-		// a callback may evaluate another event on this rule set: it then gets its own array
-		const hits = this.#busy ? [] : this.#scratch;
-		hits.length = 0;
-		for (const index of this.#indexes) index.lookup(event, hits);
-		// few hits: insertion sort, then walk them and the unindexed rules in add order
-		for (let i = 1; i < hits.length; i++) {
-			const x = hits[i] as number;
-			let j = i - 1;
-			while (j >= 0 && (hits[j] as number) > x) {
-				hits[j + 1] = hits[j] as number;
-				j--;
-			}
-			hits[j + 1] = x;
+		// stamps are unique per evaluation, so marks left by others never match
+		if (++this.#stamp === 0xffffffff) {
+			for (const h of this.#hits) h.mark.fill(0);
+			this.#stamp = 1;
 		}
-		const rest = this.#unindexed;
-		const wasBusy = this.#busy;
-		this.#busy = true;
-		try {
-			let a = 0;
-			let b = 0;
-			let last = -1;
-			while (a < hits.length || b < rest.length) {
-				const x = a < hits.length ? (hits[a] as number) : Number.MAX_SAFE_INTEGER;
-				const y = b < rest.length ? (rest[b] as number) : Number.MAX_SAFE_INTEGER;
-				let i: number;
-				if (x <= y) {
-					i = x;
-					a++;
-				} else {
-					i = y;
-					b++;
-				}
-				if (i === last) continue;
-				last = i;
-				const e = entries[i] as Entry<T>;
-				if (e.rule.evaluate(event)) onMatch(e.id, e.payload);
-			}
-		} finally {
-			this.#busy = wasBusy;
-		}
+		hits.stamp = this.#stamp;
+		this.#run(event, onMatch, hits);
+	}
+
+	leave(): void {
+		this.#depth--;
 	}
 
 	stats(): { rules: number; indexed: number; fields: string[] } {
 		if (!this.#built) this.#build();
 		return {
 			rules: this.entries.length,
-			indexed: this.entries.length - this.#unindexed.length,
+			indexed: this.entries.length - this.#unindexed,
 			fields: this.#indexes.map((i) => i.field.name),
 		};
 	}
@@ -358,9 +553,8 @@ export class RuleSet<T> {
 			bucket = new Bucket<T>();
 			this.#buckets.set(rule.eventType, bucket);
 		}
-		const fields = new Map<string, RegisteredField>();
-		const approvers = Object.fromEntries(approversOfIr(rule.ir, fields));
-		bucket.add({ id, rule, payload, approvers, fields });
+		const approvers = Object.fromEntries(approversOfIr(rule.ir));
+		bucket.add({ id, rule, payload, approvers });
 	}
 
 	/**
@@ -379,8 +573,9 @@ export class RuleSet<T> {
 		c.event = event;
 		c.generation = nextGeneration();
 		try {
-			bucket.evaluate(event, onMatch);
+			bucket.enter(event, onMatch);
 		} finally {
+			bucket.leave();
 			c.event = savedEvent;
 			c.generation = savedGeneration;
 		}

@@ -1,6 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import type { RegisteredField } from "../../core/model/registry.ts";
 import type { Event } from "../../core/model/types.ts";
+import { indexKeysOf } from "../../core/secl/approvers.ts";
+import { generateRule } from "../../core/secl/codegen.ts";
 import {
 	type ApproverValue,
 	approversOf,
@@ -8,8 +10,24 @@ import {
 	checkMacro,
 	RuleSet,
 } from "../../core/secl/index.ts";
+import type { IndexValue, Ir } from "../../core/secl/ir.ts";
 import { seededRandom } from "../random.ts";
 import { loadDefaultPolicy, readDefaultPolicy } from "./default-policy.ts";
+
+/** Registers a checked rule uses: one past the highest its loops bind. */
+const registersOf = (ir: Ir): number => {
+	switch (ir.k) {
+		case "exists":
+			return Math.max(ir.reg + 1, registersOf(ir.body));
+		case "and":
+		case "or":
+			return Math.max(registersOf(ir.a), registersOf(ir.b));
+		case "not":
+			return registersOf(ir.a);
+		default:
+			return 0;
+	}
+};
 
 describe("Datadog's default.policy", () => {
 	const policy = readDefaultPolicy();
@@ -60,7 +78,7 @@ describe("Datadog's default.policy", () => {
 });
 
 describe("the approver index never skips a rule that would match", () => {
-	test("random events over default.policy's fields: indexed evaluation equals every-rule evaluation", () => {
+	test("random events over default.policy's fields: indexed evaluation equals every-rule evaluation, in the written order too", () => {
 		const { ctx, rules } = loadDefaultPolicy("linux");
 		const compiled = rules.map((r) => ({ id: r.id, rule: r.compiled as CompiledRule }));
 		const set = new RuleSet<null>(ctx);
@@ -68,18 +86,26 @@ describe("the approver index never skips a rule that would match", () => {
 		const byType = new Map<string, { id: string; rule: CompiledRule }[]>();
 		for (const c of compiled) byType.set(c.rule.eventType, [...(byType.get(c.rule.eventType) ?? []), c]);
 
-		// candidate values per field: what the rules approve (exact, prefix + tail, dir + basename) and noise
+		// the rules as written, without the reordering of && and || operands the compiler does
+		const written = new Map(compiled.map((c) => [c.id, generateRule(c.rule.ir, registersOf(c.rule.ir)).fn]));
+
+		// candidate values per field: what the rules approve or the index looks up (exact, prefix +
+		// tail, dir + basename, text around a substring or before a suffix) and noise
 		const pool = new Map<string, unknown[]>();
 		const add = (field: string, v: unknown) => pool.set(field, [...(pool.get(field) ?? []), v]);
+		const addValue = (field: string, v: IndexValue) => {
+			if (v.kind === "exact") add(field, v.value);
+			if (v.kind === "prefix") add(field, `${v.value}x/y`);
+			if (v.kind === "basename") add(field, `/some/dir/${v.value}`);
+			if (v.kind === "suffix") add(field, `a.b${v.value}`);
+			if (v.kind === "substring") add(field, `-x ${v.value} y`);
+			if (v.caseInsensitive && typeof v.value === "string") add(field, v.value.toUpperCase());
+		};
 		for (const { rule } of compiled) {
-			for (const [field, values] of Object.entries(approversOf(rule)[rule.eventType] ?? {})) {
-				for (const v of values as ApproverValue[]) {
-					if (v.kind === "exact") add(field, v.value);
-					if (v.kind === "prefix") add(field, `${v.value}x/y`);
-					if (v.kind === "basename") add(field, `/some/dir/${v.value}`);
-					if (v.caseInsensitive && typeof v.value === "string") add(field, v.value.toUpperCase());
-				}
-			}
+			for (const [field, values] of Object.entries(approversOf(rule)[rule.eventType] ?? {}))
+				for (const v of values as ApproverValue[]) addValue(field, v);
+			for (const key of indexKeysOf(rule.ir))
+				for (const [field, { values }] of key.fields) for (const v of values) addValue(field, v);
 		}
 		const r = seededRandom(1234);
 		const pick = <T>(list: readonly T[]): T => list[Math.floor(r() * list.length)] as T;
@@ -135,6 +161,10 @@ describe("the approver index never skips a rule that would match", () => {
 				set.evaluate(e, (id) => indexed.push(id));
 				const brute = list.filter((c) => c.rule.evaluate(e)).map((c) => c.id);
 				expect({ type, i, ids: indexed }).toEqual({ type, i, ids: brute });
+				const asWritten = list
+					.filter((c) => (written.get(c.id) as (e: Event) => boolean)(e))
+					.map((c) => c.id);
+				expect({ type, i, ids: asWritten }).toEqual({ type, i, ids: brute });
 				compared++;
 				if (brute.length > 0) matchedEvents++;
 			}

@@ -1,0 +1,159 @@
+/**
+ * @module What a rule set indexes the rules of one event type by. Every rule offers index keys
+ * (`indexKeysOf`: necessary conditions on one or more fields, with an estimated pass rate), and
+ * every key has a price per event: reading its fields and looking the value up in each kind of
+ * table it needs (exact values, prefixes, suffixes, substrings…). Indexing a rule saves its
+ * evaluation on the events its key rejects.
+ *
+ * The plan is a local search over the set of lookups to make per event. For a set, each rule
+ * takes its cheapest key among those the set covers, or runs on every event; the estimated cost
+ * per event is what the lookups cost plus what the rules cost. A field that some rule running on
+ * every event reads first is read anyway, so only its lookup is paid. Starting from no lookup,
+ * the search adds one key's lookups or drops one lookup, whichever lowers the cost most, until
+ * nothing does.
+ */
+import type { RegisteredField } from "../model/registry.ts";
+import type { IndexKey } from "./approvers.ts";
+import { fieldCost } from "./cost.ts";
+import type { IndexValue } from "./ir.ts";
+
+/** Nanoseconds, roughly, to look a value up in a table of each kind (most values miss). */
+const TABLE_COST: Record<IndexValue["kind"], number> = {
+	exact: 4,
+	basename: 25,
+	prefix: 30,
+	suffix: 15,
+	substring: 55,
+};
+/** Reading a field for the index, on top of the field's own cost. */
+const READ_COST = 10;
+/** Calling a rule found by the index, on top of its own cost. */
+const CALL_COST = 30;
+/** Elements an array field is assumed to hold (each is looked up). */
+const ELEMENTS = 4;
+/** A bound on the search (each step adds or drops lookups; plans settle well before). */
+const MAX_STEPS = 200;
+/** Moves × options per step above which the search is not worth its time. */
+const MAX_WORK = 200_000;
+
+export interface PlannedRule {
+	/** Estimated cost of evaluating the rule (see `cost.ts`). */
+	readonly cost: number;
+	readonly keys: readonly IndexKey[];
+	/** The fields the rule reads on every event it runs on. */
+	readonly fields: readonly string[];
+}
+
+interface Option {
+	readonly key: IndexKey;
+	/** Lookups the key needs: field reads (by field name) and tables (`name\0kind`). */
+	readonly resources: readonly number[];
+	/** The rule's expected cost when indexed by this key. */
+	readonly cost: number;
+}
+
+/** For each rule, the key to index it by, or undefined to run it on every event. */
+export const planIndex = (rules: readonly PlannedRule[]): (IndexKey | undefined)[] => {
+	// lookups are numbered; a field read's price depends on whether the field is read anyway
+	const ids = new Map<string, number>();
+	const price: number[] = [];
+	const readOf: (string | undefined)[] = [];
+	const idOf = (name: string, cost: number, field?: string): number => {
+		let id = ids.get(name);
+		if (id === undefined) {
+			id = price.length;
+			ids.set(name, id);
+			price.push(cost);
+			readOf.push(field);
+		}
+		return id;
+	};
+	const options: Option[][] = rules.map((r) =>
+		r.keys
+			.filter((k) => k.score < 1)
+			.map((key) => {
+				const resources: number[] = [];
+				for (const [name, { field, values }] of key.fields) {
+					resources.push(idOf(name, fieldCost(field as RegisteredField), name));
+					const many = field.array === true ? ELEMENTS : 1;
+					for (const kind of new Set(values.map((v) => v.kind)))
+						resources.push(idOf(`${name}\u0000${kind}`, many * TABLE_COST[kind]));
+				}
+				return { key, resources, cost: key.score * (r.cost + CALL_COST) };
+			}),
+	);
+	const alone = rules.map((r) => r.cost + CALL_COST);
+
+	/** The rules' choices and the cost per event when the lookups in `chosen` are made. */
+	const evaluate = (chosen: Uint8Array): { total: number; picks: (Option | undefined)[] } => {
+		const picks = options.map((list) => {
+			let pick: Option | undefined;
+			for (const o of list) {
+				if ((pick === undefined || o.cost < pick.cost) && o.resources.every((id) => chosen[id] === 1))
+					pick = o;
+			}
+			return pick;
+		});
+		const readAnyway = new Set<string>();
+		let total = 0;
+		picks.forEach((pick, r) => {
+			if (pick !== undefined && pick.cost < (alone[r] as number)) total += pick.cost;
+			else {
+				total += alone[r] as number;
+				for (const f of (rules[r] as PlannedRule).fields) readAnyway.add(f);
+			}
+		});
+		const used = new Set<number>();
+		picks.forEach((pick, r) => {
+			if (pick !== undefined && pick.cost < (alone[r] as number))
+				for (const id of pick.resources) used.add(id);
+		});
+		for (const id of used) {
+			const field = readOf[id];
+			total +=
+				field === undefined
+					? (price[id] as number)
+					: READ_COST + (readAnyway.has(field) ? 0 : (price[id] as number));
+		}
+		return { total, picks };
+	};
+
+	const moves = [...new Set(options.flat().map((o) => o.resources.join(",")))].map((s) =>
+		s.split(",").map(Number),
+	);
+	// a search step evaluates every move over every rule: past a budget (thousands of rules of
+	// one event type), each rule simply takes its narrowest key that narrows at all
+	const work = moves.length * options.reduce((n, list) => n + list.length + 1, 0);
+	if (work > MAX_WORK) {
+		return options.map(
+			(list) => list.reduce<Option | undefined>((a, o) => (a && a.cost <= o.cost ? a : o), undefined)?.key,
+		);
+	}
+	let chosen: Uint8Array = new Uint8Array(price.length);
+	let best = evaluate(chosen);
+	for (let step = 0; step < MAX_STEPS; step++) {
+		let next: { chosen: Uint8Array; total: number; picks: (Option | undefined)[] } | undefined;
+		const consider = (candidate: Uint8Array) => {
+			const e = evaluate(candidate);
+			if (e.total < (next?.total ?? best.total) - 1e-6) next = { chosen: candidate, ...e };
+		};
+		for (const add of moves) {
+			if (add.every((id) => chosen[id] === 1)) continue;
+			const candidate = chosen.slice();
+			for (const id of add) candidate[id] = 1;
+			consider(candidate);
+		}
+		for (let id = 0; id < chosen.length; id++) {
+			if (chosen[id] !== 1) continue;
+			const candidate = chosen.slice();
+			candidate[id] = 0;
+			consider(candidate);
+		}
+		if (next === undefined) break;
+		chosen = next.chosen;
+		best = next;
+	}
+	return best.picks.map((pick, r) =>
+		pick !== undefined && pick.cost < (alone[r] as number) ? pick.key : undefined,
+	);
+};
