@@ -161,7 +161,8 @@ export async function run(): Promise<Record<string, number>> {
 						const summary = stderr.split("\n").find((l) => l.includes("[agent] stopped")) ?? "";
 						// kernel ring losses per type and bus drops; not the per-CPU breakdown of the former
 						let lost = 0;
-						for (const m of summary.matchAll(/(?:^|\s)(?:ebpf\.kernel\.lost|bus\.dropped)\{[^}]*\}=(\d+)/g)) lost += Number(m[1]);
+						for (const m of summary.matchAll(/(?:^|\s)(?:ebpf\.kernel\.lost|bus\.dropped)\{[^}]*\}=(\d+)/g))
+							lost += Number(m[1]);
 						return lost;
 					},
 				),
