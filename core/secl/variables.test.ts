@@ -134,6 +134,40 @@ describe("scopes", () => {
 		expect(key.get(at(3, child))).toBe("own");
 	});
 
+	test("fork copies inherited values: the child keeps the value it forked with, even after its parent exits", () => {
+		const store = new VariableStore();
+		const key = store.declare({ name: "key", type: "string", scope: "process", inherited: true });
+		const tags = store.declare({
+			name: "tags",
+			type: "string",
+			array: true,
+			scope: "process",
+			inherited: true,
+		});
+		const plain = store.declare({ name: "plain", type: "string", scope: "process" });
+		const parent: ProcessContext = { pid: 2, created_at: 2 };
+		const child: ProcessContext = { pid: 3, created_at: 3, ancestors: [parent] };
+		key.set(at(0, parent), "before fork");
+		tags.set(at(0, parent), ["a"]);
+		plain.set(at(0, parent), "not inherited");
+		store.fork(child, parent);
+		key.set(at(1, parent), "after fork");
+		tags.append(at(1, parent), ["b"]);
+		expect(key.get(at(2, child))).toBe("before fork");
+		expect(tags.get(at(2, child))).toEqual(["a"]);
+		expect(plain.get(at(2, child))).toBe("");
+		store.freeScope("process", VariableStore.processKey(2, 2));
+		expect(key.get(at(3, child))).toBe("before fork");
+		// a child forked while the parent had no value does not pick one up later
+		const late: ProcessContext = { pid: 4, created_at: 4, ancestors: [child] };
+		const orphanParent: ProcessContext = { pid: 5, created_at: 5 };
+		const second: ProcessContext = { pid: 6, created_at: 6, ancestors: [orphanParent] };
+		store.fork(second, orphanParent);
+		key.set(at(4, orphanParent), "too late");
+		expect(key.get(at(5, second))).toBe("");
+		expect(key.get(at(5, late))).toBe("before fork");
+	});
+
 	test("a set action may name another process's scope (scope_field)", () => {
 		const store = new VariableStore();
 		const v = store.declare({ name: "v", type: "string", scope: "process" });

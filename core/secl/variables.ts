@@ -5,14 +5,16 @@
  *
  * A variable is declared once with its type (string, int, bool, IP, or an array of one),
  * scope, array cap (`size`, least recently added dropped first), `ttl` (event time, ns),
- * `inherited` (a process without its own value reads its nearest ancestor's) and `private`
+ * `inherited` (a forked child starts with a copy of its parent's value, see
+ * {@link VariableStore.fork}; a process the store never saw fork reads its nearest ancestor's)
+ * and `private`
  * (never serialized). Scoped values live under a scope key — a process is `pid:created_at`,
  * a container its id, a cgroup its id — and are freed with {@link VariableStore.freeScope}. An
  * unset or expired variable reads as its type's zero value (`""`, `0`, `false`, `[]`).
  *
  * When to use: one store per rule set; the policy layer declares every `set` action's variable
- * before compiling rules (so `${x}` type-checks), the rule engine sets values when rules match
- * and frees process scopes on exit.
+ * before compiling rules (so `${x}` type-checks), the rule engine sets values when rules match,
+ * copies inherited values on fork and frees process scopes on exit.
  */
 
 import type { Event, ProcessContext } from "../model/types.ts";
@@ -89,6 +91,8 @@ const zero = (type: VariableType): Scalar => (type === "int" ? 0 : type === "boo
 export class VariableStore {
 	readonly #vars = new Map<string, StoredVariable>();
 	readonly #builtins = new Map<string, Variable>();
+	/** Some process variable is inherited: forks copy values. */
+	#hasInherited = false;
 	/** scope → scope key → variable name → slot (`global` uses the key ""). */
 	readonly #scopes = new Map<VariableScope, Map<string, Map<string, Slot>>>(
 		SCOPES.map((s) => [s, new Map()]),
@@ -151,6 +155,7 @@ export class VariableStore {
 		}
 		const v = new StoredVariable(ref, scope, def, this);
 		this.#vars.set(ref, v);
+		if (def.inherited) this.#hasInherited = true;
 		return v;
 	}
 
@@ -196,6 +201,33 @@ export class VariableStore {
 		const memo = this.#memo;
 		memo.ancestors ??= (event.process?.ancestors ?? []).map(processKeyOf);
 		return memo.ancestors;
+	}
+
+	/**
+	 * A process forked: as Datadog does, the child starts with a copy of its parent's inherited
+	 * process variables (the values at fork time; later changes on either side stay apart, and
+	 * the copy outlives the parent). Threads share their process's scope and are not forks.
+	 */
+	fork(child: ProcessContext, parent: ProcessContext | undefined): void {
+		if (!this.#hasInherited) return;
+		const childKey = processKeyOf(child);
+		if (childKey === undefined) return;
+		// the child's scope exists from now on, even empty: reads no longer fall back to ancestors
+		const childSlots = this.slots("process", childKey, true) as Map<string, Slot>;
+		const parentKey = processKeyOf(parent);
+		const parentSlots = parentKey === undefined ? undefined : this.slots("process", parentKey, false);
+		if (!parentSlots) return;
+		for (const [name, slot] of parentSlots) {
+			const v = this.#vars.get(`process.${name}`);
+			if (!v?.definition.inherited || childSlots.has(name)) continue;
+			childSlots.set(name, slot instanceof Map ? new Map(slot) : { ...slot });
+			v.acquired();
+		}
+	}
+
+	/** Whether the process of this scope key has a scope (its fork was seen, or it set a value). */
+	hasProcessScope(key: string): boolean {
+		return this.slots("process", key, false) !== undefined;
 	}
 
 	/** Drop every value of one scope instance (a process that exited, a deleted container). */
@@ -292,8 +324,12 @@ class StoredVariable implements Variable {
 	read(event: Event): VariableValue | undefined {
 		if (this.#holders === 0) return undefined;
 		const now = event.timestamp;
-		const own = this.#slot(this.store.scopeKey(this.scope, event), now);
+		const ownKey = this.store.scopeKey(this.scope, event);
+		const own = this.#slot(ownKey, now);
 		if (own !== undefined || !this.definition.inherited) return own;
+		// a process whose fork was seen got its copy then; only processes the store never saw
+		// (started before the agent, or a capture without fork events) read their ancestors'
+		if (ownKey !== undefined && this.store.hasProcessScope(ownKey)) return undefined;
 		for (const key of this.store.ancestorKeys(event)) {
 			const inherited = this.#slot(key, now);
 			if (inherited !== undefined) return inherited;
@@ -304,6 +340,11 @@ class StoredVariable implements Variable {
 	/** @internal A scope instance holding this variable was freed. */
 	released(): void {
 		this.#holders--;
+	}
+
+	/** @internal A scope instance got a value of this variable by inheritance. */
+	acquired(): void {
+		this.#holders++;
 	}
 
 	#slot(key: string | undefined, now: number): VariableValue | undefined {

@@ -259,6 +259,9 @@ export class RuleEngine {
 				this.#skippedError.inc();
 				continue;
 			}
+			if (event.type === "fork" && event.process.is_thread !== true) {
+				state.variables.fork(event.process, event.process.parent ?? event.process.ancestors?.[0]);
+			}
 			state.load.ruleSet.evaluate(event, onMatch);
 			if (trackExits && event.type === "exit" && event.process.pid !== undefined) {
 				this.#exited.push(VariableStore.processKey(event.process.pid, event.process.created_at ?? 0));

@@ -121,6 +121,16 @@ describe("set actions", () => {
 		expect(variable("process.marked").get(open("/x", {}, parent))).toBe("");
 	});
 
+	test("inherited values are copied when the child forks and outlive the parent", () => {
+		const parent = { pid: 110, created_at: T0 - 5e9, comm: "sh" };
+		const child = { pid: 111, created_at: T0 - 1e9, comm: "curl", parent, ancestors: [parent] };
+		run(open("/process", {}, parent));
+		run(event("fork", {}, child, T0 - 1e9));
+		run(event("exit", { cause: 0 }, parent, T0 + 1e9));
+		expect(variable("process.marked").get(open("/x", {}, parent))).toBe("");
+		expect(variable("process.marked").get(open("/x", {}, child, T0 + 2e9))).toBe("yes");
+	});
+
 	test("container and cgroup scopes: per container or cgroup; an event outside any stores nothing", () => {
 		const inA = { container: { id: "aaaa" } };
 		run(open("/container", inA), open("/container", inA), open("/container"));
