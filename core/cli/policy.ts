@@ -110,7 +110,7 @@ const manifestPolicyDirs = (manifest: Manifest): string[] => {
 
 const checkCommand: Command = {
 	path: ["policy", "check"],
-	summary: "Load policies and report every rule's status",
+	summary: "load policies and report every rule's status",
 	help: CHECK_HELP,
 	async run(args: readonly string[], io: CommandIO): Promise<number> {
 		const { values } = parse(args, CHECK_OPTIONS);
@@ -153,7 +153,7 @@ const reportOf = (load: PolicyLoad, id: string): RuleReport | undefined => {
 
 const evalCommand: Command = {
 	path: ["policy", "eval"],
-	summary: "Evaluate one loaded rule against one event",
+	summary: "evaluate one loaded rule against one event",
 	help: EVAL_HELP,
 	async run(args: readonly string[], io: CommandIO): Promise<number> {
 		const { values } = parse(args, EVAL_OPTIONS);

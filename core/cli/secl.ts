@@ -32,7 +32,7 @@ const show = (value: unknown): string => JSON.stringify(value) ?? "undefined";
 
 const evalCommand: Command = {
 	path: ["secl", "eval"],
-	summary: "Evaluate a SECL expression against one event",
+	summary: "evaluate a SECL expression against one event",
 	help: HELP,
 	async run(args: readonly string[], io: CommandIO): Promise<number> {
 		const { values, positionals } = parseFlags(args, OPTIONS);
