@@ -4,7 +4,7 @@
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { CommandIO } from "../core/cli/command.ts";
 import type { Event, SinkItem } from "../core/sdk.ts";
 
@@ -19,6 +19,7 @@ export const tempDir = (
 		path,
 		file: (name, text) => {
 			const p = join(path, name);
+			mkdirSync(dirname(p), { recursive: true });
 			writeFileSync(p, text);
 			return p;
 		},

@@ -144,6 +144,25 @@ describe("vigil CLI", () => {
 			expect(r.err).toContain("access.log:2: not an access-log line, skipped");
 			const fields = await vigil(["fields", "--manifest", "m.yaml", "http_request."], outside.path);
 			expect(fields.out).toContain("http_request.client_ip\tip\thttp_request");
+
+			// rules are written over the plugin's own fields, type-checked like any other
+			outside.file(
+				"rules/web.policy",
+				'rules:\n  - id: wp_admin_probe\n    expression: http_request.path =~ "/wp-admin/*" && http_request.status == 200 && http_request.client_ip in [203.0.113.0/24]\n',
+			);
+			outside.file(
+				"rules.yaml",
+				"agent: { stats_interval: '0' }\nplugins:\n  - use: ./access-log/index.ts\n    config: { file: access.log }\n  - use: rule-engine\n    config: { policies: [./rules] }\n  - use: stdout\n",
+			);
+			const ruled = await vigil(["agent", "--manifest", "rules.yaml"], outside.path);
+			const alerts = jsonLines(ruled.out).filter((l) => l.kind === "alert");
+			expect(alerts.map((a) => [a.rule.id, a.event.http_request.path])).toEqual([
+				["wp_admin_probe", "/wp-admin/install.php"],
+			]);
+			outside.file("rules/typo.policy", 'rules:\n  - id: typo\n    expression: http_request.pth == "/"\n');
+			const check = await vigil(["policy", "check", "--manifest", "rules.yaml"], outside.path);
+			expect(check.code).toBe(1);
+			expect(check.out + check.err).toContain("http_request.pth");
 		} finally {
 			outside.cleanup();
 		}
