@@ -47,16 +47,16 @@ export const fileExtension = (f: FileFields | undefined): string => {
 export const rights = (mode: number | undefined): number => (mode ?? 0) & 0o7777;
 
 /**
- * Values derived from `argv` (or `envp`), kept on the array itself under a non-enumerable
- * symbol: copies of a process context (the resolver spreads them) share the array and so the
- * values, an exec that replaces `argv` starts afresh, and nothing shows in equality checks or
- * serialisation. The length is checked too, in case an array grew in place. The cached arrays
- * are shared between reads: callers must not modify them.
+ * Values derived from `argv` (or `envp`), kept for the last array of each kind: while a rule set
+ * evaluates an exec it reads several fields over one array (`exec.args` and `process.args`,
+ * `process.args_flags`…), and events of one process come in runs. The array is recognised by
+ * identity and length (in case it grew in place). Keeping the values on every array instead (a
+ * property added to the array, or a WeakMap) cost more per exec than deriving them again: a
+ * property added to an array reallocates its storage. The cached arrays are shared between
+ * reads: callers must not modify them.
  */
-const DERIVED = Symbol("vigil.derived");
-
-/** One shape for every record (a fixed shape keeps the reads below monomorphic). */
 interface Derived {
+	list: readonly string[] | undefined;
 	length: number;
 	args: string | undefined;
 	flags: readonly string[] | undefined;
@@ -64,19 +64,28 @@ interface Derived {
 	names: readonly string[] | undefined;
 }
 
-const derivedOf = (list: readonly string[]): Derived | undefined => {
-	const held = (list as unknown as { [DERIVED]?: Derived })[DERIVED];
-	if (held !== undefined && held.length === list.length) return held;
-	if (held === undefined && !Object.isExtensible(list)) return undefined;
-	const fresh: Derived = {
-		length: list.length,
-		args: undefined,
-		flags: undefined,
-		options: undefined,
-		names: undefined,
-	};
-	Object.defineProperty(list, DERIVED, { value: fresh, enumerable: false, writable: true });
-	return fresh;
+const emptyDerived = (): Derived => ({
+	list: undefined,
+	length: 0,
+	args: undefined,
+	flags: undefined,
+	options: undefined,
+	names: undefined,
+});
+const lastArgv = emptyDerived();
+const lastEnvp = emptyDerived();
+
+/** `memo`, emptied first unless it holds the values of `list`. */
+const derivedOf = (memo: Derived, list: readonly string[]): Derived => {
+	if (memo.list !== list || memo.length !== list.length) {
+		memo.list = list;
+		memo.length = list.length;
+		memo.args = undefined;
+		memo.flags = undefined;
+		memo.options = undefined;
+		memo.names = undefined;
+	}
+	return memo;
 };
 
 /** `argv.join(" ")`, built by concatenation (several times faster than `join` on short arrays). */
@@ -91,8 +100,7 @@ export const args = (p: ProcessContext | undefined): string => {
 	if (p.args !== undefined) return p.args;
 	const argv = p.argv;
 	if (!argv) return "";
-	const d = derivedOf(argv);
-	if (d === undefined) return joinArgs(argv);
+	const d = derivedOf(lastArgv, argv);
 	if (d.args === undefined) d.args = joinArgs(argv);
 	return d.args;
 };
@@ -104,18 +112,23 @@ export const envs = (p: ProcessContext | undefined): readonly string[] => {
 	if (literal) return literal;
 	const envp = p.envp;
 	if (!envp) return EMPTY;
-	const d = derivedOf(envp);
-	if (d === undefined) return envNames(envp);
+	const d = derivedOf(lastEnvp, envp);
 	if (d.names === undefined) d.names = envNames(envp);
 	return d.names;
+};
+
+/** Where the name ends in an environment entry: at its first `=` (an entry without one is all name). */
+export const envNameEnd = (entry: string): number => {
+	const eq = entry.indexOf("=");
+	return eq < 0 ? entry.length : eq;
 };
 
 const envNames = (envp: readonly string[]): string[] => {
 	const out = new Array<string>(envp.length);
 	for (let i = 0; i < envp.length; i++) {
 		const e = envp[i] as string;
-		const eq = e.indexOf("=");
-		out[i] = eq < 0 ? e : e.slice(0, eq);
+		const end = envNameEnd(e);
+		out[i] = end === e.length ? e : e.slice(0, end);
 	}
 	return out;
 };
@@ -130,8 +143,7 @@ export const argsFlags = (p: ProcessContext | undefined): readonly string[] => {
 	if (literal) return literal;
 	const argv = p.argv;
 	if (!argv) return EMPTY;
-	const d = derivedOf(argv);
-	if (d === undefined) return parseFlags(argv);
+	const d = derivedOf(lastArgv, argv);
 	if (d.flags === undefined) d.flags = parseFlags(argv);
 	return d.flags;
 };
@@ -173,8 +185,7 @@ export const argsOptions = (p: ProcessContext | undefined): readonly string[] =>
 	if (literal) return literal;
 	const argv = p.argv;
 	if (!argv) return EMPTY;
-	const d = derivedOf(argv);
-	if (d === undefined) return parseOptions(argv);
+	const d = derivedOf(lastArgv, argv);
 	if (d.options === undefined) d.options = parseOptions(argv);
 	return d.options;
 };

@@ -94,13 +94,18 @@ export const mergeApprovers = (rules: readonly FieldApprovers[]): FieldApprovers
 
 /**
  * A rough share of events whose value passes `v`, to choose what to index a rule by: exact
- * values and literal text narrow a lot, booleans and shallow directories (`/etc/`, `/proc/`)
- * little. Only the order of the figures matters.
+ * values and literal text narrow a lot, booleans, the empty string and shallow directories
+ * (`/etc/`, `/proc/`) little. Only the order of the figures matters.
  */
 export const selectivity = (v: IndexValue): number => {
 	switch (v.kind) {
 		case "exact":
-			return typeof v.value === "boolean" ? 0.5 : typeof v.value === "number" ? 0.01 : 0.002;
+			// the empty string is what an unset field reads (no container, no session): common
+			return typeof v.value === "boolean" || v.value === ""
+				? 0.5
+				: typeof v.value === "number"
+					? 0.01
+					: 0.002;
 		case "basename":
 			return 0.002;
 		case "prefix":

@@ -40,6 +40,13 @@ describe("operands of && and || are tested cheap and decisive first", () => {
 		expect(JSON.stringify(ordered[0])).toContain('"v":"nc"');
 	});
 
+	test('a field read as empty is common: `!= ""` goes before a long list of globs', () => {
+		const rule = compile(`exec.file.path in [${globs}] && process.container.id != ""`, context());
+		const ordered = chain(order(rule.ir), "and");
+		expect(fieldOf(ordered[0] as Ir)).toBe("process.container.id");
+		expect(estimate(ordered[0] as Ir).pass).toBeLessThan(0.9);
+	});
+
 	test("|| tests first what most often holds for its cost", () => {
 		const rule = compile(`open.file.path in [${globs}] || open.flags > 0`, context());
 		const ordered = chain(order(rule.ir), "or");

@@ -24,6 +24,9 @@ export interface Estimate {
 /** Elements an array field is assumed to hold (argv, ancestors, env names…). */
 const ELEMENTS = 4;
 
+/** Reading an array field that is stored as is on the event (`exec.argv`, `exec.envp`). */
+export const ARRAY_COST = 60;
+
 /**
  * Reading a field on an event, the first time (later reads of the same event hit the cache of
  * the rule set): a property chain costs little beyond the memory it touches; a basename is cut
@@ -34,7 +37,7 @@ export const fieldCost = (f: RegisteredField): number => {
 	if (f.iterator) return 250;
 	const n = f.name;
 	if (/\.(args|args_flags|args_options|envs)$/.test(n)) return 150;
-	if (f.array) return 60;
+	if (f.array) return ARRAY_COST;
 	if (/\.(name|extension|is_public|user|group|length)$/.test(n)) return 40;
 	return 15;
 };

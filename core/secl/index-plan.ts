@@ -52,8 +52,15 @@ interface Option {
 	readonly cost: number;
 }
 
-/** For each rule, the key to index it by, or undefined to run it on every event. */
-export const planIndex = (rules: readonly PlannedRule[]): (IndexKey | undefined)[] => {
+/**
+ * For each rule, the key to index it by, or undefined to run it on every event. `readCost` is
+ * what reading a field for a lookup costs (the rule set looks some fields up without deriving
+ * them); rules reading a field pay {@link fieldCost}.
+ */
+export const planIndex = (
+	rules: readonly PlannedRule[],
+	readCost: (field: RegisteredField) => number = fieldCost,
+): (IndexKey | undefined)[] => {
 	// lookups are numbered; a field read's price depends on whether the field is read anyway
 	const ids = new Map<string, number>();
 	const price: number[] = [];
@@ -74,7 +81,7 @@ export const planIndex = (rules: readonly PlannedRule[]): (IndexKey | undefined)
 			.map((key) => {
 				const resources: number[] = [];
 				for (const [name, { field, values }] of key.fields) {
-					resources.push(idOf(name, fieldCost(field as RegisteredField), name));
+					resources.push(idOf(name, readCost(field as RegisteredField), name));
 					const many = field.array === true ? ELEMENTS : 1;
 					for (const kind of new Set(values.map((v) => v.kind)))
 						resources.push(idOf(`${name}\u0000${kind}`, many * TABLE_COST[kind]));

@@ -672,23 +672,23 @@ export class Needles<T> {
 
 	/** Whether `v` contains some needle. */
 	test(v: string): boolean {
-		return this.#scan(v, true) > 0;
+		return this.#scan(v, true, v.length) > 0;
 	}
 
 	/**
-	 * How many needles `v` contains (a needle found at several places counts each time); their
-	 * tags are `found(0)`…`found(n - 1)` until the next search.
+	 * How many needles `v[0, end)` contains (a needle found at several places counts each time);
+	 * their tags are `found(0)`…`found(n - 1)` until the next search.
 	 */
-	find(v: string): number {
-		return this.#scan(v, false);
+	find(v: string, end = v.length): number {
+		return this.#scan(v, false, end);
 	}
 
 	found(k: number): T {
 		return this.#found[k] as T;
 	}
 
-	/** Put found tags in `#found`; returns how many (stops at the first when `first`). */
-	#scan(v: string, first: boolean): number {
+	/** Put tags found in `v[0, end)` in `#found`; returns how many (stops at the first when `first`). */
+	#scan(v: string, first: boolean, end: number): number {
 		const texts = this.#texts;
 		const tags = this.#tags;
 		const out = this.#found;
@@ -705,14 +705,15 @@ export class Needles<T> {
 		if (texts.length <= FEW_NEEDLES && meter === undefined && this.#firsts.length > 1) {
 			for (let i = 0; i < texts.length; i++) {
 				const text = texts[i] as string;
-				if (text.length > 0 && v.includes(text)) {
+				// the first occurrence is the one that ends first
+				const at = text.length > 0 ? v.indexOf(text) : -1;
+				if (at >= 0 && at + text.length <= end) {
 					out[count++] = tags[i] as T;
 					if (first) return count;
 				}
 			}
 			return count;
 		}
-		const end = v.length;
 		if (this.#hasSingle) {
 			if (meter !== undefined) meter(end);
 			for (let p = 0; p < end; p++) {
@@ -728,11 +729,12 @@ export class Needles<T> {
 		const filter = this.#filter;
 		const firsts = this.#firsts;
 		if (firsts.length === 1) {
-			// every needle starts with one character (`/` in paths): jump from one to the next
+			// every needle starts with one character (`/` in paths): only its positions are tried
+			// (a loop over the codes: `indexOf` from each one is a call into the runtime per hit)
 			const c0 = firsts[0] as number;
-			const ch = String.fromCharCode(c0);
 			let from = 0;
-			for (let p = v.indexOf(ch); p >= 0 && p + 1 < end; p = v.indexOf(ch, p + 1)) {
+			for (let p = 0; p + 1 < end; p++) {
+				if (v.charCodeAt(p) !== c0) continue;
 				if (meter !== undefined) {
 					meter(p + 1 - from);
 					from = p + 1;
@@ -746,7 +748,7 @@ export class Needles<T> {
 					const i = list[k] as number;
 					const text = texts[i] as string;
 					if (meter !== undefined) meter(text.length);
-					if (v.startsWith(text, p)) {
+					if (p + text.length <= end && v.startsWith(text, p)) {
 						out[count++] = tags[i] as T;
 						if (first) return count;
 					}
@@ -769,7 +771,7 @@ export class Needles<T> {
 				const i = list[k] as number;
 				const text = texts[i] as string;
 				if (meter !== undefined) meter(text.length);
-				if (v.startsWith(text, p - 1)) {
+				if (p - 1 + text.length <= end && v.startsWith(text, p - 1)) {
 					out[count++] = tags[i] as T;
 					if (first) return count;
 				}

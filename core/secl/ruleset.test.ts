@@ -1,8 +1,10 @@
 import { describe, expect, test } from "bun:test";
+import { setPath } from "../model/derive.ts";
 import { FieldRegistry } from "../model/registry.ts";
 import type { Event } from "../model/types.ts";
 import { eventFromValues } from "../model/values.ts";
 import { approversOf, compile, MacroStore, RuleSet, type SeclContext, VariableStore } from "./index.ts";
+import { envOwnerOf } from "./ruleset.ts";
 
 const linux = FieldRegistry.linux();
 const context = (): SeclContext => ({
@@ -249,6 +251,86 @@ describe("what the index looks up", () => {
 		});
 	});
 
+	test("env names are looked up inside their NAME=value entries, literal names first", () => {
+		const run = counting({
+			...many(30, (i) => `exec.envs in ["TOKEN_${i}"] && exec.comm != ""`),
+			proxy: 'exec.envs in [~"*_PROXY"]',
+			tunables: 'exec.envs in [~"*TUNABLES*"]',
+			preload: 'exec.envs in [~"LD_PRELOAD=*"]',
+		});
+		const envp = (...entries: string[]) => exec({ "exec.comm": "x", "exec.envp": entries });
+		// a name is the text before the first `=`, or the whole entry
+		expect(run(envp("TOKEN_5=a=b", "TOKEN_7", "X=TOKEN_9"))).toEqual({
+			evaluated: ["r5", "r7"],
+			matched: ["r5", "r7"],
+		});
+		expect(run(envp("TOKEN_55=1", "=TOKEN_5", "TOKEN_"))).toEqual({ evaluated: [], matched: [] });
+		// suffixes, substrings and prefixes stop where the name does
+		expect(run(envp("HTTPS_PROXY=http://p", "GLIBC_TUNABLES=glibc.x"))).toEqual({
+			evaluated: ["proxy", "tunables"],
+			matched: ["proxy", "tunables"],
+		});
+		expect(run(envp("A=HTTPS_PROXY", "B=GLIBC_TUNABLES", "LD_PRELOAD=/tmp/x.so"))).toEqual({
+			evaluated: [],
+			matched: [],
+		});
+		// names given as such (a capture's `exec.envs`) are what the rules see
+		expect(run(exec({ "exec.comm": "x", "exec.envs": ["TOKEN_3"], "exec.envp": ["TOKEN_4=1"] }))).toEqual({
+			evaluated: ["r3"],
+			matched: ["r3"],
+		});
+	});
+
+	test("a rule on env names alone is worth a lookup: the index reads the entries, not derived names", () => {
+		const set = new RuleSet<null>(context());
+		set.add("preload", compile('exec.envs in [~"LD_PRELOAD=*/tmp/*"]', context()), null);
+		expect(set.stats().buckets.exec).toEqual({ rules: 1, indexed: 1, fields: ["exec.envs"] });
+	});
+
+	test("on exec events exec.x and process.x share one lookup; an event where they differ still matches", () => {
+		const set = new RuleSet<null>(context());
+		for (let i = 0; i < 20; i++) {
+			set.add(`e${i}`, compile(`exec.args_flags == "e${i}" && exec.comm != ""`, context()), null);
+			set.add(`p${i}`, compile(`process.args_flags == "p${i}" && exec.comm != ""`, context()), null);
+		}
+		expect(set.stats().buckets.exec?.fields).toHaveLength(1);
+		const ids = (e: Event) => {
+			const out: string[] = [];
+			set.evaluate(e, (id) => out.push(id));
+			return out;
+		};
+		const proc = (argv: string[]) => ({ comm: "x", argv });
+		const same = proc(["--e3", "--p5"]);
+		expect(ids({ type: "exec", timestamp: 1, flags: 0, process: same, exec: same })).toEqual(["e3", "p5"]);
+		// exec and process apart: each rule reads its own object
+		const apart: Event = {
+			type: "exec",
+			timestamp: 1,
+			flags: 0,
+			process: proc(["--e4"]),
+			exec: proc(["--p6"]),
+		};
+		expect(ids(apart)).toEqual([]);
+		const crossed: Event = {
+			type: "exec",
+			timestamp: 1,
+			flags: 0,
+			process: proc(["--p7"]),
+			exec: proc(["--e8"]),
+		};
+		expect(ids(crossed)).toEqual(["p7", "e8"]);
+	});
+
+	test("every env-names field reads the process its name points at", () => {
+		const fields = [...linux.fields()].filter((f) => envOwnerOf(f) !== undefined);
+		expect(fields.map((f) => f.name)).toContain("process.parent.envs");
+		for (const f of fields) {
+			const e = { type: f.eventType === "*" ? "open" : f.eventType, timestamp: 0, flags: 0, process: {} };
+			setPath(e, envOwnerOf(f) as string[], { envp: ["A=1", "B"] });
+			expect({ field: f.name, names: f.get(e) }).toEqual({ field: f.name, names: ["A", "B"] });
+		}
+	});
+
 	test("unanchored patterns are looked up by suffix and by substring", () => {
 		const dns = counting(many(30, (i) => `dns.question.name in [~"*.evil${i}.io"]`));
 		expect(dns(event("dns", { "dns.question.name": "a.b.EVIL4.io" }))).toEqual({
@@ -265,6 +347,22 @@ describe("what the index looks up", () => {
 			matched: ["r12"],
 		});
 		expect(args(exec({ "exec.argv": ["run", "--token=mark1"] }))).toEqual({ evaluated: [], matched: [] });
+	});
+
+	test("suffixes ending alike are told apart from the end of the value, nested ones all found", () => {
+		const run = counting({
+			...many(30, (i) => `dns.question.name in [~"*.pool${i}.com"]`),
+			com: 'dns.question.name in [~"*.com"]',
+			short: 'dns.question.name in [~"*m"]',
+		});
+		const dns = (name: string) => run(event("dns", { "dns.question.name": name }));
+		expect(dns("eu.POOL12.com")).toEqual({
+			evaluated: ["r12", "com", "short"],
+			matched: ["r12", "com", "short"],
+		});
+		expect(dns("pool12.com")).toEqual({ evaluated: ["com", "short"], matched: ["com", "short"] });
+		expect(dns("a.pool1.co")).toEqual({ evaluated: [], matched: [] });
+		expect(dns("m")).toEqual({ evaluated: ["short"], matched: ["short"] });
 	});
 
 	test("addresses are looked up in canonical form (IPv4-mapped IPv6 as IPv4)", () => {

@@ -62,28 +62,33 @@ describe("event model from Datadog's catalogue", () => {
 		).toEqual(["PATH", "LD_PRELOAD", "EMPTY"]);
 	});
 
-	test("argument and environment values are derived once per argv/envp, kept out of sight", () => {
+	test("argument and environment values are derived once while one argv/envp is read, afresh for another", () => {
 		const argv = ["-sV", "--color=auto", "host"];
 		const parent = { argv, envp: ["HOME=/root", "LD_PRELOAD=/x.so"] };
 		const e: Event = { type: "exec", timestamp: 0, flags: 0, process: parent };
 		const flags = get("process.args_flags", e);
 		const envs = get("process.envs", e);
-		// a copy of the context (as the resolver makes) shares the arrays and so the values
+		// the exec's own fields and a copy of the context (as the resolver makes) read the same arrays
+		expect(get("exec.args_flags", { ...e, exec: parent })).toBe(flags);
 		const copy: Event = { ...e, process: { ...parent } };
 		expect(get("process.args_flags", copy)).toBe(flags);
 		expect(get("process.envs", copy)).toBe(envs);
 		expect(get("process.args", copy)).toBe(get("process.args", e));
-		// an exec replaces argv: the values follow the new one
+		// an exec replaces argv: the values follow the new one, and the old one is derived again
 		const exec: Event = { ...e, process: { ...parent, argv: ["-x"] } };
 		expect(get("process.args_flags", exec)).toEqual(["x"]);
 		expect(get("process.args", exec)).toBe("-x");
+		const again = get("process.args_flags", e);
+		expect(again).not.toBe(flags);
+		expect(again).toEqual(flags);
 		// an argv grown in place is read afresh
 		argv.push("-q");
 		expect(get("process.args_flags", e)).toEqual(["s", "V", "sV", "color", "q"]);
-		// nothing shows on the arrays themselves; frozen arrays still work
+		// nothing shows on the arrays themselves; frozen arrays work
 		expect(argv).toEqual(["-sV", "--color=auto", "host", "-q"]);
 		expect(JSON.stringify(argv)).toBe('["-sV","--color=auto","host","-q"]');
 		expect(Object.keys(argv)).toEqual(["0", "1", "2", "3"]);
+		expect(Object.getOwnPropertySymbols(argv)).toEqual([]);
 		const frozen: Event = { ...e, process: { argv: Object.freeze(["-ab"]) as string[] } };
 		expect(get("process.args_flags", frozen)).toEqual(["a", "b", "ab"]);
 		expect(get("process.args", frozen)).toBe("-ab");
