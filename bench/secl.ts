@@ -56,9 +56,9 @@ const everyRule = (events: readonly Event[], rules: Map<string, ((e: Event) => b
 
 /**
  * Give every process of the corpus fresh `argv` and `envp` arrays. Values derived from them
- * (`process.args_flags`, `process.envs`…) are kept on the arrays for the life of the process;
- * without this, passes after the first would find them all computed, which a real event stream,
- * seeing each exec once, does not.
+ * (`process.args_flags`, `process.envs`…) are remembered for the last array read; fresh arrays
+ * make sure that no pass finds any of them computed, as a real event stream, seeing each exec
+ * once, does not.
  */
 const freshProcesses = (events: readonly Event[]): void => {
 	const seen = new Set<ProcessContext>();
