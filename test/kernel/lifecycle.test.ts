@@ -111,7 +111,7 @@ describe("loss accounting", () => {
 		const reports = probe.custom.filter((c) => c.type === "lost_events");
 		expect(reports.length).toBeGreaterThan(0);
 		const sum = (f: (data: Record<string, unknown>) => number) => reports.reduce((n, c) => n + f(c.data), 0);
-		expect(sum((d) => (d.kernel as Record<string, number>).open ?? 0)).toBe(lostOpen);
+		expect(sum((d) => (d.kernel as Record<string, number>).open ?? 0)).toBe(lostOpen as number);
 		expect(sum((d) => d.total as number)).toBe(counterSum(probe.stats, "ebpf.kernel.lost"));
 		// what was read never exceeds what the kernel says it wrote
 		const read = probe.stats.get("ebpf.read{type=open}");
