@@ -35,16 +35,13 @@ export const slotOf = (get: (e: Event) => unknown): number => {
 	return s;
 };
 
-/** The value of slot `s` for `e`: cached during a rule set evaluation of `e`. */
-export const readSlot = (s: number, get: (e: Event) => unknown, e: Event): unknown => {
-	const c = eventCache;
-	if (c.event !== e) return get(e);
-	if (c.tags[s] === c.generation) return c.values[s];
-	const v = get(e);
-	c.tags[s] = c.generation;
-	c.values[s] = v;
-	return v;
-};
+/**
+ * Generated code reading field `get` (the name of its accessor in the generated function)
+ * through slot `s`: the cached value when tagged with the current generation, else read and
+ * cached. Expects `t` (the tags), `w` (the values), `n` (the generation) and `e` (the event).
+ */
+export const cachedRead = (s: number, get: string): string =>
+	`(t[${s}] === n ? w[${s}] : (t[${s}] = n, w[${s}] = ${get}(e)))`;
 
 /** A fresh generation for the next event a rule set evaluates. */
 export const nextGeneration = (): number => ++generations;

@@ -54,6 +54,9 @@ interface Value {
 	readonly computed?: boolean;
 }
 
+/** How patterns treat a field (see `patternOptionsFor`). */
+type FieldPatternOptions = ReturnType<typeof patternOptionsFor>;
+
 interface PatternOperand {
 	readonly o: "pattern";
 	readonly regex: boolean;
@@ -665,10 +668,13 @@ export class Checker {
 
 	/**
 	 * Compile a pattern or regex for operand `a`. Patterns on case-insensitive or Windows path
-	 * fields are compiled folded: `folded` says the test expects a value already folded, so a list
-	 * of patterns folds each value once.
+	 * fields are compiled folded: `folded` says the test expects a value already folded (by
+	 * `fold`, then set), so a list of patterns folds each value once. `o` are the field's options.
 	 */
-	#matcher(a: Value, p: { regex: boolean; text: string; node: Node }): { m: Matcher; folded: boolean } {
+	#matcher(
+		a: Value,
+		p: { regex: boolean; text: string; node: Node },
+	): { m: Matcher; folded: boolean; fold: ((s: string) => string) | undefined; o: FieldPatternOptions } {
 		if (a.t !== "string") {
 			this.#fail("type_mismatch", `patterns and regexes match strings, not ${typeName(a.t, a.many)}`, p.node);
 		}
@@ -680,12 +686,14 @@ export class Checker {
 				return {
 					m: compileRegex(p.text, { caseInsensitive: o.caseInsensitive || o.windowsPath }),
 					folded: false,
+					fold: undefined,
+					o,
 				};
 			}
 			if (o.path) this.#checkPath(p.text, p.node, a.field as RegisteredField);
 			const fold = foldFor(o);
-			if (!fold) return { m: compilePattern(p.text, o), folded: false };
-			return { m: compilePattern(fold(p.text), { path: o.path || o.windowsPath }), folded: true };
+			if (!fold) return { m: compilePattern(p.text, o), folded: false, fold: undefined, o };
+			return { m: compilePattern(fold(p.text), { path: o.path || o.windowsPath }), folded: true, fold, o };
 		} catch (err) {
 			if (err instanceof PatternError)
 				this.#fail(p.regex ? "invalid_regex" : "invalid_pattern", err.message, p.node);
@@ -694,16 +702,14 @@ export class Checker {
 	}
 
 	#matchTest(a: Value, p: PatternOperand, q: Quantifier): Ir {
-		const { m, folded } = this.#matcher(a, p);
-		const o = this.#patternOptions(a.field);
+		const { m, fold, o } = this.#matcher(a, p);
 		const approvers = patternApprovers(m, p.regex, o);
 		const index = patternIndex(m, p.regex, o);
-		const fold = foldFor(o);
-		const test = folded && fold ? (x: string) => m.test(fold(x)) : m.test;
+		const test = fold ? (x: string) => m.test(fold(x)) : m.test;
 		return this.#test(a, q, {
 			p: "fn",
 			fn: test as (x: never) => boolean,
-			cost: matcherCost(m) + (folded && fold ? FOLD_COST : 0),
+			cost: matcherCost(m) + (fold ? FOLD_COST : 0),
 			...(approvers ? { approvers } : {}),
 			...(index ? { index } : {}),
 		});
@@ -981,14 +987,11 @@ const usesRegister = (ir: Ir): boolean => {
 const patternApprovers = (
 	m: Matcher,
 	regex: boolean,
-	o: { path: boolean; windowsPath: boolean; caseInsensitive: boolean },
+	o: FieldPatternOptions,
 ): ApproverValue[] | undefined => {
 	const ci = o.caseInsensitive || o.windowsPath ? ({ caseInsensitive: true } as const) : {};
-	const text = o.windowsPath
-		? m.source.replaceAll("\\", "/").toLowerCase()
-		: o.caseInsensitive
-			? m.source.toLowerCase()
-			: m.source;
+	const fold = foldFor(o);
+	const text = fold ? fold(m.source) : m.source;
 	if (regex) {
 		// only regexes anchored at the start enumerate (`^(curl|wget)$`, `^/tmp/`)
 		if (!m.literals) return undefined;
@@ -1012,11 +1015,7 @@ const patternApprovers = (
  * it implies (a literal prefix, a literal last segment, a suffix, the longest literal run), the
  * one that narrows most. Values are folded as the field folds them.
  */
-const patternIndex = (
-	m: Matcher,
-	regex: boolean,
-	o: { path: boolean; windowsPath: boolean; caseInsensitive: boolean },
-): IndexValue[] | undefined => {
+const patternIndex = (m: Matcher, regex: boolean, o: FieldPatternOptions): IndexValue[] | undefined => {
 	const ci = o.caseInsensitive || o.windowsPath ? ({ caseInsensitive: true } as const) : {};
 	const fold = foldFor(o) ?? ((s: string) => s);
 	const options: IndexValue[][] = [];
@@ -1060,7 +1059,7 @@ const patternIndex = (
 };
 
 /** Go's `path.Clean`. */
-export const cleanPath = (p: string): string => {
+const cleanPath = (p: string): string => {
 	if (p === "") return ".";
 	const rooted = p.startsWith("/");
 	const out: string[] = [];

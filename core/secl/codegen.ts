@@ -9,7 +9,7 @@
  * `bench/secl.ts` and the figures in `core/secl/README.md`.
  */
 import type { Event } from "../model/types.ts";
-import { eventCache, slotOf } from "./cache.ts";
+import { cachedRead, eventCache, slotOf } from "./cache.ts";
 import type { Ir, Pred, Quantifier } from "./ir.ts";
 
 /** 64-bit-safe bit operations: JS `&` truncates to 32 bits, capability sets use bit 40. */
@@ -81,24 +81,47 @@ const constantOf = (ir: Ir): number | undefined => {
 	return ir.o === "&" ? runtime.band(a, b) : ir.o === "|" ? runtime.bor(a, b) : runtime.bxor(a, b);
 };
 
-class Gen {
-	readonly names: string[] = ["H", "K"];
-	readonly values: unknown[] = [runtime, eventCache];
-	readonly helpers: string[] = [];
-	/** Temporaries of the generated code (one per `member`, holding its array). */
-	temps = 0;
+/**
+ * The values a generated function is given: the parameters of its `new Function` factory, some
+ * fixed (`H`, `K`…), the others named as the generated code asks for them, one name per
+ * distinct value.
+ */
+export class Externals {
+	readonly #names: string[];
+	readonly #values: unknown[];
 	readonly #ids = new Map<unknown, string>();
+
+	constructor(fixed: Readonly<Record<string, unknown>>) {
+		this.#names = Object.keys(fixed);
+		this.#values = Object.values(fixed);
+	}
 
 	/** A name for a value passed into the generated code (one per distinct value). */
 	ext(value: unknown, prefix: string): string {
 		let id = this.#ids.get(value);
 		if (id === undefined) {
-			id = `${prefix}${this.names.length}`;
+			id = `${prefix}${this.#names.length}`;
 			this.#ids.set(value, id);
-			this.names.push(id);
-			this.values.push(value);
+			this.#names.push(id);
+			this.#values.push(value);
 		}
 		return id;
+	}
+
+	/** Run `source` as the body of a function of the named values, with the values. */
+	instantiate<F>(source: string): F {
+		const factory = new Function(...this.#names, source) as (...args: unknown[]) => F;
+		return factory(...this.#values);
+	}
+}
+
+class Gen extends Externals {
+	readonly helpers: string[] = [];
+	/** Temporaries of the generated code (one per `member`, holding its array). */
+	temps = 0;
+
+	constructor() {
+		super({ H: runtime, K: eventCache });
 	}
 
 	/** A helper function declared once per rule; helpers take `(e, n)` (event, cache generation). */
@@ -131,8 +154,7 @@ class Gen {
 				return this.literal(ir.v);
 			case "field": {
 				// read once per event during a rule set evaluation (see cache.ts)
-				const s = slotOf(ir.f.get);
-				return `(t[${s}] === n ? w[${s}] : (t[${s}] = n, w[${s}] = ${this.ext(ir.f.get, "G")}(e)))`;
+				return cachedRead(slotOf(ir.f.get), this.ext(ir.f.get, "G"));
 			}
 			case "item":
 				return `${this.ext(ir.f.iterator!.get, "I")}(R[${ir.reg}], e)`;
@@ -247,8 +269,7 @@ class Gen {
 
 	build<T>(expr: string, registers: number): { fn: (e: Event) => T; source: string } {
 		const source = `"use strict";\nconst R = new Array(${registers});\n${this.temps > 0 ? `let ${Array.from({ length: this.temps }, (_, i) => `T${i}`).join(", ")};\n` : ""}const t = K.tags, w = K.values;\n${this.helpers.join("\n")}\nreturn function evaluate(e) {\n\tconst n = K.event === e ? K.generation : NaN;\n\treturn ${expr};\n};`;
-		const factory = new Function(...this.names, source) as (...args: unknown[]) => (e: Event) => T;
-		return { fn: factory(...this.values), source };
+		return { fn: this.instantiate<(e: Event) => T>(source), source };
 	}
 }
 

@@ -7,7 +7,7 @@ import type { Event } from "../model/types.ts";
 import type { Ast } from "./ast.ts";
 import { Checker } from "./checker.ts";
 import { generateRule, generateValue } from "./codegen.ts";
-import { order } from "./cost.ts";
+import { estimate, firstReads, order } from "./cost.ts";
 import { fail } from "./diagnostics.ts";
 import type { SeclContext } from "./index.ts";
 import type { Ir, ValueType } from "./ir.ts";
@@ -24,6 +24,11 @@ export interface CompiledRule {
 	readonly ast: Ast;
 	/** The checked form (read by `approversOf`). */
 	readonly ir: Ir;
+	/**
+	 * Of the ordered form the generated code tests (see `order` in cost.ts): its estimated cost
+	 * and the fields it reads first, for the index plan of a rule set.
+	 */
+	readonly ordered: { readonly cost: number; readonly firstReads: readonly string[] };
 	/** The generated JavaScript, for debugging. */
 	readonly source: string;
 	/**
@@ -48,7 +53,8 @@ export const compile = (expression: string, ctx: SeclContext): CompiledRule => {
 	const ast = parse(expression);
 	const checked = new Checker(ast, ctx).rule(ast.root);
 	// conditions have no side effects: the generated code tests the cheap, decisive ones first
-	const { fn, source } = generateRule(order(checked.ir), checked.registers);
+	const ordered = order(checked.ir);
+	const { fn, source } = generateRule(ordered, checked.registers);
 	return {
 		expression,
 		os: ctx.registry.os,
@@ -56,6 +62,7 @@ export const compile = (expression: string, ctx: SeclContext): CompiledRule => {
 		fields: checked.fields,
 		ast,
 		ir: checked.ir,
+		ordered: { cost: estimate(ordered).cost, firstReads: firstReads(ordered) },
 		source,
 		evaluate: fn,
 	};

@@ -91,29 +91,31 @@ export const planIndex = (
 	);
 	const alone = rules.map((r) => r.cost + CALL_COST);
 
-	/** The rules' choices and the cost per event when the lookups in `chosen` are made. */
+	/**
+	 * The rules' choices (undefined for a rule that runs on every event) and the cost per event
+	 * when the lookups in `chosen` are made.
+	 */
 	const evaluate = (chosen: Uint8Array): { total: number; picks: (Option | undefined)[] } => {
-		const picks = options.map((list) => {
+		const picks = options.map((list, r) => {
 			let pick: Option | undefined;
 			for (const o of list) {
 				if ((pick === undefined || o.cost < pick.cost) && o.resources.every((id) => chosen[id] === 1))
 					pick = o;
 			}
-			return pick;
+			// the cheapest key available is taken if it costs less than running the rule unfiltered
+			return pick !== undefined && pick.cost < (alone[r] as number) ? pick : undefined;
 		});
 		const readAnyway = new Set<string>();
+		const used = new Set<number>();
 		let total = 0;
 		picks.forEach((pick, r) => {
-			if (pick !== undefined && pick.cost < (alone[r] as number)) total += pick.cost;
-			else {
+			if (pick !== undefined) {
+				total += pick.cost;
+				for (const id of pick.resources) used.add(id);
+			} else {
 				total += alone[r] as number;
 				for (const f of (rules[r] as PlannedRule).fields) readAnyway.add(f);
 			}
-		});
-		const used = new Set<number>();
-		picks.forEach((pick, r) => {
-			if (pick !== undefined && pick.cost < (alone[r] as number))
-				for (const id of pick.resources) used.add(id);
 		});
 		for (const id of used) {
 			const field = readOf[id];
@@ -160,7 +162,5 @@ export const planIndex = (
 		chosen = next.chosen;
 		best = next;
 	}
-	return best.picks.map((pick, r) =>
-		pick !== undefined && pick.cost < (alone[r] as number) ? pick.key : undefined,
-	);
+	return best.picks.map((pick) => pick?.key);
 };

@@ -11,7 +11,7 @@ export interface Cidr {
 }
 
 /** The 4 or 16 bytes of an address, or undefined when it is not one. */
-export const parseIp = (text: string): Uint8Array | undefined => {
+const parseIp = (text: string): Uint8Array | undefined => {
 	if (!text.includes(":")) {
 		const v4 = parseIpv4(text);
 		return v4 === undefined
@@ -34,7 +34,7 @@ export const parseCidr = (text: string): Cidr | undefined => {
 	return { bytes, bits };
 };
 
-export const cidrContains = (c: Cidr, ip: Uint8Array): boolean => {
+const cidrContains = (c: Cidr, ip: Uint8Array): boolean => {
 	if (ip.length !== c.bytes.length) return false;
 	const full = c.bits >> 3;
 	for (let i = 0; i < full; i++) if (ip[i] !== c.bytes[i]) return false;

@@ -43,7 +43,7 @@ const WORD_CHAR = /[A-Za-z0-9_.]/;
 const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
 
 /** Nanoseconds of a Go-style duration (`1h30m`, `100ms`). */
-export const parseDuration = (text: string): number => {
+const parseDuration = (text: string): number => {
 	let total = 0;
 	for (const m of text.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) {
 		total += Number(m[1]) * (UNIT_NS[m[2] as string] as number);

@@ -26,9 +26,10 @@ import {
 	indexKeysOf,
 	mergeApprovers,
 } from "./approvers.ts";
-import { eventCache, nextGeneration, slotOf } from "./cache.ts";
+import { cachedRead, eventCache, nextGeneration, slotOf } from "./cache.ts";
+import { Externals } from "./codegen.ts";
 import type { CompiledRule } from "./compile.ts";
-import { ARRAY_COST, estimate, fieldCost, firstReads, order } from "./cost.ts";
+import { ARRAY_COST, fieldCost } from "./cost.ts";
 import type { SeclContext } from "./index.ts";
 import { planIndex } from "./index-plan.ts";
 import { normalizeIp } from "./ip.ts";
@@ -359,7 +360,7 @@ class FieldIndex {
 		const each = (list: string) =>
 			`for (let i = 0; i < ${list}.length; i++) { const y = ${list}[i]; ${one}(y, typeof y === "string" ? y.length : -1, hits); }`;
 		const s = this.#slot;
-		const read = `(t[${s}] === n ? w[${s}] : (t[${s}] = n, w[${s}] = ${x(this.#get, "G")}(e)))`;
+		const read = cachedRead(s, x(this.#get, "G"));
 		const it = this.field.iterator;
 		const owner = envOwnerOf(this.field);
 		const v = `v_${one}`;
@@ -452,19 +453,8 @@ const compileBucket = <T>(
 	/** On exec and exit events: the type, and the rules to run unfiltered when `event.<type>` is not `event.process`. */
 	processEvent?: { own: string; aliased: readonly boolean[] },
 ): ((e: Event, onMatch: (id: string, payload: T) => void, hits: Hits) => void) => {
-	const names = ["K", "addAll"];
-	const values: unknown[] = [eventCache, addAll];
-	const ids = new Map<unknown, string>();
-	const ext = (value: unknown, prefix: string): string => {
-		let id = ids.get(value);
-		if (id === undefined) {
-			id = `${prefix}${names.length}`;
-			ids.set(value, id);
-			names.push(id);
-			values.push(value);
-		}
-		return id;
-	};
+	const externals = new Externals({ K: eventCache, addAll });
+	const ext = (value: unknown, prefix: string): string => externals.ext(value, prefix);
 	// names that say what they are in a profile: the bucket's event type, each index's field
 	const name = (s: string) => s.replace(/[^A-Za-z0-9]/g, "_");
 	const parts = indexes.map((index) => index.source(ext, `lookup_${name(index.field.name)}`));
@@ -492,10 +482,9 @@ const compileBucket = <T>(
 		...calls.map((c) => `\t${c}`),
 		`};`,
 	].join("\n");
-	const factory = new Function(...names, source) as (
-		...a: unknown[]
-	) => (e: Event, onMatch: (id: string, payload: T) => void, hits: Hits) => void;
-	return factory(...values);
+	return externals.instantiate<(e: Event, onMatch: (id: string, payload: T) => void, hits: Hits) => void>(
+		source,
+	);
 };
 
 class Bucket<T> {
@@ -522,14 +511,11 @@ class Bucket<T> {
 		const canonical = (name: string) =>
 			own !== undefined && name.startsWith(own) ? `process.${name.slice(own.length)}` : name;
 		const plan = planIndex(
-			this.entries.map((e) => {
-				const ordered = order(e.rule.ir);
-				return {
-					cost: estimate(ordered).cost,
-					keys: indexKeysOf(e.rule.ir).map((key) => renameFields(key, canonical)),
-					fields: firstReads(ordered).map(canonical),
-				};
-			}),
+			this.entries.map((e) => ({
+				cost: e.rule.ordered.cost,
+				keys: indexKeysOf(e.rule.ir).map((key) => renameFields(key, canonical)),
+				fields: e.rule.ordered.firstReads.map(canonical),
+			})),
 			// env names are looked up in their entries: the price of reading the entries
 			(f) => (envOwnerOf(f) === undefined ? fieldCost(f) : ARRAY_COST),
 		);
