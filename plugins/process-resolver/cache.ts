@@ -265,7 +265,7 @@ export class ProcessCache implements ProcessCacheService {
 	 */
 	contextFor(entry: Entry, p: ProcessContext, processWide: boolean): ProcessContext {
 		entry.used = ++this.#tick;
-		if (entry.gen !== this.#gen || entry.stale) this.#refresh(entry);
+		this.current(entry);
 		const cgroupOf = this.options.cgroupOf;
 		if (cgroupOf !== undefined) {
 			const kid = p.cgroup?.id;
@@ -316,13 +316,12 @@ export class ProcessCache implements ProcessCacheService {
 	#cgroupSeen(entry: Entry, kid: string, cgroupOf: NonNullable<CacheOptions["cgroupOf"]>): void {
 		const resolved = cgroupOf(entry.pid, kid);
 		entry.cgroupKid = kid;
-		if (!resolved || resolved.info.path === entry.ctx.cgroup?.id) return;
-		this.publish(entry, this.#interned(resolved.info, kid));
+		if (resolved) this.#enterCgroup(entry, resolved.info, kid);
 	}
 
 	/** Publish a new context for `entry` with `patch` applied; descendants will rebuild their lineage. */
 	publish(entry: Entry, patch: ProcessContext): void {
-		if (entry.gen !== this.#gen || entry.stale) this.#refresh(entry);
+		this.current(entry);
 		const prev = entry.ctx;
 		const next: ProcessContext = { ...prev, ...patch };
 		if (!sameCreds(next, prev)) this.#name(next);
@@ -408,7 +407,7 @@ export class ProcessCache implements ProcessCacheService {
 		cgroupKid: string | undefined,
 		sameProcess = false,
 	): Entry {
-		if (parent !== undefined && (parent.gen !== this.#gen || parent.stale)) this.#refresh(parent);
+		if (parent !== undefined) this.current(parent);
 		const ctx = shape(init);
 		this.#name(ctx);
 		this.#link(ctx, parent);
@@ -574,11 +573,16 @@ export class ProcessCache implements ProcessCacheService {
 	/** Move `entry` to another cgroup (a `cgroup_write` or a cgroup seen on exec). */
 	moveCgroup(entry: Entry, move: CgroupMove): void {
 		entry.cgroupKid = move.kid ?? entry.cgroupKid;
-		if (move.info.path === entry.ctx.cgroup?.id) return;
-		this.publish(entry, this.#interned(move.info, move.kid));
+		this.#enterCgroup(entry, move.info, move.kid);
 	}
 
-	/** The context of `entry`, up to date, for reads outside the per-event path. */
+	/** Publish `entry` in the cgroup `info` (kernel id `kid`) unless it is there already. */
+	#enterCgroup(entry: Entry, info: CgroupInfo, kid: string | undefined): void {
+		if (info.path === entry.ctx.cgroup?.id) return;
+		this.publish(entry, this.#interned(info, kid));
+	}
+
+	/** The context of `entry`, up to date (names of this generation, ancestors' latest contexts). */
 	current(entry: Entry): ProcessContext {
 		if (entry.gen !== this.#gen || entry.stale) this.#refresh(entry);
 		return entry.ctx;

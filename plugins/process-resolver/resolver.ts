@@ -196,14 +196,8 @@ export class ProcessResolver {
 
 	/** The entry of `pid`, filled from /proc if missing; sets `no_process_context` when neither has it. */
 	#entry(event: Event, pid: number): Entry | undefined {
-		const entry = this.cache.lookup(pid);
-		if (entry !== undefined) {
-			this.#o.counters.hits.inc();
-			return entry;
-		}
-		this.#o.counters.misses.inc();
-		const filled = this.#fill(pid, 0);
-		if (filled === undefined && !NO_PROCESS_CONTEXT.has(event.type)) {
+		const entry = this.#known(pid, true);
+		if (entry === undefined && !NO_PROCESS_CONTEXT.has(event.type)) {
 			this.#error(
 				event,
 				"no_process_context",
@@ -211,7 +205,21 @@ export class ProcessResolver {
 			);
 			this.#o.counters.noProcessContext.inc();
 		}
-		return filled;
+		return entry;
+	}
+
+	/**
+	 * The entry of `pid` from the cache, else filled from /proc (at `depth` in a parent chain).
+	 * `counted`: the lookup counts as a cache hit or miss.
+	 */
+	#known(pid: number, counted: boolean, depth = 0): Entry | undefined {
+		const entry = this.cache.lookup(pid);
+		if (entry !== undefined) {
+			if (counted) this.#o.counters.hits.inc();
+			return entry;
+		}
+		if (counted) this.#o.counters.misses.inc();
+		return this.#fill(pid, depth);
 	}
 
 	#fill(pid: number, depth: number): Entry | undefined {
@@ -228,13 +236,13 @@ export class ProcessResolver {
 
 	#parentOf(proc: ProcProcess, depth: number): Entry | undefined {
 		if (proc.ppid <= 0) return undefined;
-		const parent = this.cache.lookup(proc.ppid) ?? this.#fill(proc.ppid, depth + 1);
+		const parent = this.#known(proc.ppid, false, depth + 1);
 		if (parent !== undefined) return parent;
 		// The parent exited while we read: the child has been reparented (to init or a subreaper).
 		const now = this.#o.procfs.ppid(proc.pid);
 		if (now === undefined || now === proc.ppid || now <= 0) return undefined;
 		proc.ppid = now;
-		return this.cache.lookup(now) ?? this.#fill(now, depth + 1);
+		return this.#known(now, false, depth + 1);
 	}
 
 	#attach(event: Event, entry: Entry, ctx: ProcessContext): void {
@@ -256,18 +264,12 @@ export class ProcessResolver {
 
 	#fork(event: Event, p: ProcessContext, pid: number): void {
 		const ppid = p.ppid;
-		let parent: Entry | undefined;
-		if (ppid !== undefined) {
-			parent = this.cache.lookup(ppid);
-			if (parent !== undefined) this.#o.counters.hits.inc();
-			else {
-				this.#o.counters.misses.inc();
-				parent = this.#fill(ppid, 0);
-			}
-		}
+		const parent = ppid === undefined ? undefined : this.#known(ppid, true);
 		const kid = p.cgroup?.id;
 		const moved =
-			this.#cgroupIds && kid !== undefined && kid !== parent?.cgroupKid ? this.#moveTo(pid, kid) : undefined;
+			this.#cgroupIds && kid !== undefined && kid !== parent?.cgroupKid
+				? this.#cgroupById(pid, kid)
+				: undefined;
 		const entry = this.cache.fork(parent, p, event.timestamp, moved);
 		this.#attach(event, entry, this.cache.contextFor(entry, p, false));
 	}
@@ -279,7 +281,7 @@ export class ProcessResolver {
 		if (prev !== undefined) this.#o.counters.hits.inc();
 		else {
 			this.#o.counters.misses.inc();
-			if (p.ppid !== undefined) parent = this.cache.lookup(p.ppid) ?? this.#fill(p.ppid, 0);
+			if (p.ppid !== undefined) parent = this.#known(p.ppid, false);
 		}
 		const entry = this.cache.exec(prev, parent, p, event.timestamp, this.#cgroupAtExec(pid, p, prev));
 		const ctx = entry.ctx;
@@ -295,15 +297,10 @@ export class ProcessResolver {
 	#cgroupAtExec(pid: number, p: ProcessContext, prev: Entry | undefined): CgroupMove | undefined {
 		const kid = p.cgroup?.id;
 		if (this.#cgroupIds) {
-			return kid === undefined || kid === prev?.cgroupKid ? undefined : this.#moveTo(pid, kid);
+			return kid === undefined || kid === prev?.cgroupKid ? undefined : this.#cgroupById(pid, kid);
 		}
 		const found = this.#o.procfs.cgroup(pid);
 		return found === undefined ? undefined : { info: found.info, kid: kid ?? found.kid };
-	}
-
-	#moveTo(pid: number, kid: string): CgroupMove | undefined {
-		const found = this.#cgroupById(pid, kid);
-		return found === undefined ? undefined : { info: found.info, kid };
 	}
 
 	/** The cgroup with kernel id `kid`, which `pid` was seen in; learnt from /proc once per id. */
@@ -377,7 +374,7 @@ export class ProcessResolver {
 	}
 
 	#peek(pid: number): ProcessContext | undefined {
-		const entry = this.cache.lookup(pid) ?? this.#fill(pid, 0);
+		const entry = this.#known(pid, false);
 		return entry === undefined ? undefined : this.cache.current(entry);
 	}
 }

@@ -12,10 +12,11 @@
  * When to use: by the probe on each drained batch; tests build records with `layout.ts` and
  * decode them here.
  */
+import { basename } from "../../core/model/derive.ts";
 import type { Event, EventError, FileFields, ProcessContext } from "../../core/model/types.ts";
 import { EVENT_TYPES, TYPE_NAMES } from "./catalogue.ts";
 import { at, DEFINES, EVENT_IDS as ID, STRUCTS } from "./layout.ts";
-import { basename, normalize, resolveName } from "./paths.ts";
+import { normalize, resolveName } from "./paths.ts";
 
 /** Datadog's limits on one argument or environment value and on their number. */
 export const ARG_MAX_LENGTH = 256;
@@ -59,7 +60,8 @@ const MM = STRUCTS.vg_rec_mmap.members;
 /** Slots of the one-entry field caches. */
 const SLOT_COMM = 0;
 const SLOT_FSTYPE = 1;
-const SLOT_OTHER = 2;
+const SLOT_PROG_NAME = 2;
+const SLOT_MAP_NAME = 3;
 
 /** Fixed size of each record type, by type id. */
 const FIXED: number[] = [];
@@ -86,8 +88,8 @@ class Strings {
 	private readonly scratch = Buffer.alloc(8192);
 	private readonly cuts = new Int32Array(DEFINES.VG_PATH_DEPTH_MAX + 2);
 	/** Per slot: the field's bytes as 32-bit words, then the string they gave. */
-	private readonly lastKey: number[][] = [[], [], []];
-	private readonly lastValue: string[] = ["", "", ""];
+	private readonly lastKey: number[][] = [[], [], [], []];
+	private readonly lastValue: string[] = ["", "", "", ""];
 
 	use(bytes: Uint8Array, view: DataView): void {
 		if (bytes === this.bytes) return;
@@ -333,8 +335,17 @@ export class Decoder {
 		return this.v.getUint16(o + 2, true) > 0;
 	}
 
-	private event(type: string, o: number, process: ProcessContext, payload: Record<string, unknown>): Event {
-		return { type, timestamp: this.ts(o), flags: 0, process, event: RUNTIME, [type]: payload };
+	/** The event of a record at `o`, with `error` when the record carries one. */
+	private event(
+		type: string,
+		o: number,
+		process: ProcessContext,
+		payload: Record<string, unknown>,
+		error?: EventError,
+	): Event {
+		const ev: Event = { type, timestamp: this.ts(o), flags: 0, process, event: RUNTIME, [type]: payload };
+		if (error) ev.error = error;
+		return ev;
 	}
 
 	/** A vg_file at `fo`: the file, the name given to the syscall, and any resolution error. */
@@ -424,14 +435,18 @@ export class Decoder {
 				return this.twoFiles(type, o);
 			case ID.VG_EV_SPLICE: {
 				const f = this.file(o + SP.file[0]);
-				const ev = this.event("splice", o, this.proc(o), {
-					file: f.file,
-					pipe_entry_flag: v.getUint32(o + SP.pipe_entry_flag[0], true),
-					pipe_exit_flag: v.getUint32(o + SP.pipe_exit_flag[0], true),
-					retval: s64(v, o + SP.retval[0]),
-				});
-				if (f.error) ev.error = f.error;
-				return ev;
+				return this.event(
+					"splice",
+					o,
+					this.proc(o),
+					{
+						file: f.file,
+						pipe_entry_flag: v.getUint32(o + SP.pipe_entry_flag[0], true),
+						pipe_exit_flag: v.getUint32(o + SP.pipe_exit_flag[0], true),
+						retval: s64(v, o + SP.retval[0]),
+					},
+					f.error,
+				);
 			}
 			case ID.VG_EV_EXEC:
 				return this.exec(o);
@@ -506,17 +521,21 @@ export class Decoder {
 				let name = this.has(o + MD.name[0]) ? this.str(o + MD.name[0]) : "";
 				// the kernel names the module only once it loaded; a file's name is the best guess before
 				if (!name && f.file?.path) name = basename(f.file.path).replace(/\.ko(\.(xz|gz|zst))?$/, "");
-				const ev = this.event("load_module", o, this.proc(o), {
-					name,
-					loaded_from_memory: fromMemory,
-					args,
-					argv: args ? args.split(" ").filter((a) => a !== "") : [],
-					args_truncated: false,
-					...(f.file ? { file: f.file } : {}),
-					retval: s64(v, o + MD.retval[0]),
-				});
-				if (f.error) ev.error = f.error;
-				return ev;
+				return this.event(
+					"load_module",
+					o,
+					this.proc(o),
+					{
+						name,
+						loaded_from_memory: fromMemory,
+						args,
+						argv: args ? args.split(" ").filter((a) => a !== "") : [],
+						args_truncated: false,
+						...(f.file ? { file: f.file } : {}),
+						retval: s64(v, o + MD.retval[0]),
+					},
+					f.error,
+				);
 			}
 			case ID.VG_EV_UNLOAD_MODULE:
 				return this.event("unload_module", o, this.proc(o), {
@@ -527,14 +546,18 @@ export class Decoder {
 				return this.bpf(o);
 			case ID.VG_EV_MMAP: {
 				const f = this.file(o + MM.file[0]);
-				const ev = this.event("mmap", o, this.proc(o), {
-					...(f.file ? { file: f.file } : {}),
-					flags: v.getUint32(o + MM.flags[0], true),
-					protection: v.getUint32(o + MM.prot[0], true),
-					retval: s64(v, o + MM.retval[0]),
-				});
-				if (f.error) ev.error = f.error;
-				return ev;
+				return this.event(
+					"mmap",
+					o,
+					this.proc(o),
+					{
+						...(f.file ? { file: f.file } : {}),
+						flags: v.getUint32(o + MM.flags[0], true),
+						protection: v.getUint32(o + MM.prot[0], true),
+						retval: s64(v, o + MM.retval[0]),
+					},
+					f.error,
+				);
 			}
 			case ID.VG_EV_MPROTECT:
 				return this.event("mprotect", o, this.proc(o), {
@@ -595,9 +618,7 @@ export class Decoder {
 				payload.flags = flags;
 				break;
 		}
-		const ev = this.event(name, o, this.proc(o), payload);
-		if (f.error) ev.error = f.error;
-		return ev;
+		return this.event(name, o, this.proc(o), payload, f.error);
 	}
 
 	private twoFiles(type: number, o: number): Event {
@@ -607,34 +628,40 @@ export class Decoder {
 		const retval = s64(v, o + R2.retval[0]);
 		const flags = u64(v, o + R2.flags[0]);
 		const kind = v.getUint32(o + R2.kind[0], true);
-		let ev: Event;
+		const error = src.error ?? dst.error;
 		if (type === ID.VG_EV_MOUNT) {
 			const bind = kind === DEFINES.VG_F2_MOUNT && src.file !== undefined;
 			const fsType = this.has(o + R2.fstype[0]) ? this.str(o + R2.fstype[0]) : "";
 			const mountpoint = dst.file?.path ?? "";
-			ev = this.event("mount", o, this.proc(o), {
-				mountpoint: { path: mountpoint },
-				...(bind ? { source: { path: src.file!.path }, root: { path: src.file!.path } } : {}),
-				fs_type: fsType,
-				flags,
-				retval,
-				syscall: { fs_type: fsType, mountpoint: { path: dst.name ?? "" }, source: { path: src.name ?? "" } },
-			});
-		} else {
-			const file: FileFields = src.file ?? { path: src.name ?? "", name: basename(src.name ?? "") };
-			file.destination = dst.file ?? {};
-			const payload: Record<string, unknown> = {
-				file,
-				retval,
-				syscall: { path: src.name ?? "", destination: { path: dst.name ?? "" } },
-			};
-			if (type === ID.VG_EV_RENAME) payload.flags = flags;
-			else payload.is_symlink = kind === DEFINES.VG_F2_SYMLINK;
-			ev = this.event(TYPE_NAMES[type]!, o, this.proc(o), payload);
+			return this.event(
+				"mount",
+				o,
+				this.proc(o),
+				{
+					mountpoint: { path: mountpoint },
+					...(bind ? { source: { path: src.file!.path }, root: { path: src.file!.path } } : {}),
+					fs_type: fsType,
+					flags,
+					retval,
+					syscall: {
+						fs_type: fsType,
+						mountpoint: { path: dst.name ?? "" },
+						source: { path: src.name ?? "" },
+					},
+				},
+				error,
+			);
 		}
-		const error = src.error ?? dst.error;
-		if (error) ev.error = error;
-		return ev;
+		const file: FileFields = src.file ?? { path: src.name ?? "", name: basename(src.name ?? "") };
+		file.destination = dst.file ?? {};
+		const payload: Record<string, unknown> = {
+			file,
+			retval,
+			syscall: { path: src.name ?? "", destination: { path: dst.name ?? "" } },
+		};
+		if (type === ID.VG_EV_RENAME) payload.flags = flags;
+		else payload.is_symlink = kind === DEFINES.VG_F2_SYMLINK;
+		return this.event(TYPE_NAMES[type]!, o, this.proc(o), payload, error);
 	}
 
 	private exec(o: number): Event {
@@ -655,11 +682,9 @@ export class Decoder {
 		process.is_exec = true;
 		process.created_at = this.offset + u64(v, o + EX.start_time[0]);
 		process.syscall = { path: this.str(o + EX.filename[0]) };
-		const ev = this.event("exec", o, process, {});
+		const ev = this.event("exec", o, process, {}, f.error ?? interp.error);
 		process.exec_time = ev.timestamp;
 		ev.exec = process;
-		const error = f.error ?? interp.error;
-		if (error) ev.error = error;
 		return ev;
 	}
 
@@ -691,7 +716,7 @@ export class Decoder {
 		const cmd = v.getInt32(o + BP.cmd[0], true);
 		const payload: Record<string, unknown> = { cmd, retval: s64(v, o + BP.retval[0]) };
 		const progType = v.getUint32(o + BP.prog_type[0], true);
-		const progName = this.strings.field(o + BP.prog_name[0], BP.prog_name[1], SLOT_OTHER);
+		const progName = this.strings.field(o + BP.prog_name[0], BP.prog_name[1], SLOT_PROG_NAME);
 		if (progType !== 0 || progName || cmd === BPF_PROG_LOAD) {
 			const helpers: number[] = [];
 			for (let w = 0; w < DEFINES.VG_BPF_HELPER_WORDS; w++) {
@@ -716,7 +741,7 @@ export class Decoder {
 			};
 		}
 		const mapType = v.getUint32(o + BP.map_type[0], true);
-		const mapName = this.strings.field(o + BP.map_name[0], BP.map_name[1], SLOT_OTHER);
+		const mapName = this.strings.field(o + BP.map_name[0], BP.map_name[1], SLOT_MAP_NAME);
 		if (mapType !== 0 || mapName || cmd === BPF_MAP_CREATE) payload.map = { type: mapType, name: mapName };
 		return this.event("bpf", o, this.proc(o), payload);
 	}

@@ -30,7 +30,7 @@ import {
 	probePrivileges,
 	probeTracefs,
 } from "./features.ts";
-import { LoadedObject, type LoadReport, type RingReader } from "./loader.ts";
+import { LoadedObject, type LoadReport, planLoad, type RingReader } from "./loader.ts";
 import { LossAccounting } from "./loss.ts";
 import { cstr, NativeError, native } from "./native.ts";
 import { SelfTest } from "./selftest.ts";
@@ -276,21 +276,14 @@ export class EbpfProbe implements ProbeInstance {
 	}
 }
 
-/** Event types the probe would produce under `config` on this kernel, when that can be known. */
+/** Event types the probe would produce under `config` on this kernel (the loader's plan), when that can be known. */
 const produces = (config: EbpfConfig): string[] => {
 	const selected = selectedEventTypes(config);
 	const tracefs = findTracefs();
 	const object = config.object ?? OBJECT_PATH;
 	if (!tracefs || !existsSync(object)) return selected;
 	try {
-		const spec = ObjectSpec.read(object);
-		const hooks = hookIndex(tracefs);
-		return selected.filter((name) =>
-			EVENT_TYPES.find((t) => t.name === name)!.programs.some((p) => {
-				const prog = spec.program(p);
-				return prog !== undefined && hooks.has(prog.hook) === true;
-			}),
-		);
+		return planLoad(ObjectSpec.read(object), selected, hookIndex(tracefs)).enabled;
 	} catch {
 		return selected;
 	}

@@ -11,7 +11,7 @@
  * When to use: from the probe plugin, after the feature probes passed.
  */
 import type { Pointer } from "bun:ffi";
-import { EVENT_TYPES, OPTIONAL_PROGRAMS } from "./catalogue.ts";
+import { EVENT_TYPES, eventType, OPTIONAL_PROGRAMS } from "./catalogue.ts";
 import { type HookIndex, isNotSupported } from "./features.ts";
 import { DEFINES, STRUCTS } from "./layout.ts";
 import { asPtr, cstr, errnoName, native, takeLog } from "./native.ts";
@@ -52,6 +52,53 @@ const logTail = (log: string, lines = 40): string => log.trim().split("\n").slic
 const u32 = (v: number) => new Uint32Array([v >>> 0]);
 const u64 = (v: bigint) => new BigUint64Array([v]);
 
+/** What {@link LoadedObject.load} would load, before the kernel has a say (it may still refuse an attach). */
+export interface LoadPlan {
+	/** Requested event types with a required (not optional) program whose hook exists, in catalogue order. */
+	readonly enabled: string[];
+	/** Programs to load: those of the enabled event types whose hook exists. */
+	readonly load: Set<string>;
+	/** Programs of the requested event types whose hook is missing, and why. */
+	readonly skipped: { program: string; reason: string }[];
+	/** Requested event types none of whose required programs can attach, and why. */
+	readonly unsupported: { eventType: string; reason: string }[];
+}
+
+/**
+ * Which programs of `spec` to load for `eventTypes` on a kernel with `hooks`. An event type is
+ * enabled when one of its programs other than {@link OPTIONAL_PROGRAMS} has its hook; its
+ * optional programs then load too when they can.
+ */
+export const planLoad = (spec: ObjectSpec, eventTypes: readonly string[], hooks: HookIndex): LoadPlan => {
+	const wanted = new Set(eventTypes);
+	const skipped: { program: string; reason: string }[] = [];
+	const hookOk = new Map<string, boolean>();
+	for (const p of spec.programs) {
+		const ok = hooks.has(p.hook);
+		hookOk.set(p.name, ok === true);
+		if (isNotSupported(ok) && EVENT_TYPES.some((t) => wanted.has(t.name) && t.programs.includes(p.name))) {
+			skipped.push({ program: p.name, reason: ok.reason });
+		}
+	}
+	const unsupported: { eventType: string; reason: string }[] = [];
+	const enabled: string[] = [];
+	const load = new Set<string>();
+	for (const t of EVENT_TYPES) {
+		if (!wanted.has(t.name)) continue;
+		const usable = t.programs.filter((p) => hookOk.get(p) && !OPTIONAL_PROGRAMS.has(p));
+		if (usable.length === 0) {
+			const why = skipped
+				.filter((s) => t.programs.includes(s.program) && !OPTIONAL_PROGRAMS.has(s.program))
+				.map((s) => s.reason);
+			unsupported.push({ eventType: t.name, reason: why[0] ?? "no program in the object" });
+			continue;
+		}
+		enabled.push(t.name);
+		for (const p of t.programs) if (hookOk.get(p)) load.add(p);
+	}
+	return { enabled, load, skipped, unsupported };
+};
+
 export class LoadedObject {
 	private links = new Map<string, Pointer>();
 	private readers = new Set<RingReader>();
@@ -84,32 +131,7 @@ export class LoadedObject {
 	static load(spec: ObjectSpec, config: LoadConfig, hooks: HookIndex): LoadedObject {
 		const t0 = performance.now();
 		const n = native();
-		const wanted = new Set(config.eventTypes);
-		const skipped: { program: string; reason: string }[] = [];
-		const hookOk = new Map<string, boolean>();
-		for (const p of spec.programs) {
-			const ok = hooks.has(p.hook);
-			hookOk.set(p.name, ok === true);
-			if (isNotSupported(ok) && EVENT_TYPES.some((t) => wanted.has(t.name) && t.programs.includes(p.name))) {
-				skipped.push({ program: p.name, reason: ok.reason });
-			}
-		}
-		const unsupported: { eventType: string; reason: string }[] = [];
-		const enabled: string[] = [];
-		const load = new Set<string>();
-		for (const t of EVENT_TYPES) {
-			if (!wanted.has(t.name)) continue;
-			const usable = t.programs.filter((p) => hookOk.get(p) && !OPTIONAL_PROGRAMS.has(p));
-			if (usable.length === 0) {
-				const why = skipped
-					.filter((s) => t.programs.includes(s.program) && !OPTIONAL_PROGRAMS.has(s.program))
-					.map((s) => s.reason);
-				unsupported.push({ eventType: t.name, reason: why[0] ?? "no program in the object" });
-				continue;
-			}
-			enabled.push(t.name);
-			for (const p of t.programs) if (hookOk.get(p)) load.add(p);
-		}
+		const { enabled, load, skipped, unsupported } = planLoad(spec, config.eventTypes, hooks);
 
 		const obj = asPtr(n.vg_open(cstr(spec.path)));
 		if (!obj)
@@ -117,7 +139,7 @@ export class LoadedObject {
 		try {
 			for (const p of spec.programs) n.vg_set_autoload(obj, cstr(p.name), load.has(p.name) ? 1 : 0);
 			let mask = 0n;
-			for (const name of enabled) mask |= 1n << BigInt(EVENT_TYPES.find((t) => t.name === name)!.id);
+			for (const name of enabled) mask |= 1n << BigInt(eventType(name)!.id);
 			const set = (name: string, value: Uint32Array | BigUint64Array) => {
 				const err = n.vg_set_rodata(obj, cstr(name), value, value.byteLength);
 				if (err < 0) throw new LoadError(`cannot set ${name} in ${spec.path}: ${errnoName(err)}`);
@@ -156,13 +178,11 @@ export class LoadedObject {
 			attached.push(p.name);
 		}
 		const stillEnabled = enabled.filter((name) =>
-			EVENT_TYPES.find((t) => t.name === name)!.programs.some(
-				(p) => lo.links.has(p) && !OPTIONAL_PROGRAMS.has(p),
-			),
+			eventType(name)!.programs.some((p) => lo.links.has(p) && !OPTIONAL_PROGRAMS.has(p)),
 		);
 		for (const name of enabled) {
 			if (!stillEnabled.includes(name)) {
-				const t = EVENT_TYPES.find((x) => x.name === name)!;
+				const t = eventType(name)!;
 				const why = skipped.find((s) => t.programs.includes(s.program));
 				unsupported.push({ eventType: name, reason: why?.reason ?? "no program attached" });
 			}

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { basename, normalize, resolveName } from "./paths.ts";
+import { basename } from "../../core/model/derive.ts";
+import { normalize, resolveName } from "./paths.ts";
 
 describe("paths from kernel records", () => {
 	test("normalisation removes . and repeated slashes and applies ..", () => {

@@ -28,9 +28,3 @@ export const resolveName = (dir: string, name: string): string => {
 	if (name === "") return normalize(dir);
 	return normalize(dir === "/" ? `/${name}` : `${dir}/${name}`);
 };
-
-/** The last component of a path. */
-export const basename = (path: string): string => {
-	const end = path.length > 1 && path.endsWith("/") ? path.length - 1 : path.length;
-	return path.slice(path.lastIndexOf("/", end - 1) + 1, end);
-};

@@ -2,6 +2,8 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { ensureBpfObjects, OBJECT_PATH } from "../../bpf/build.ts";
 import { EVENT_TYPES } from "./catalogue.ts";
+import { type HookIndex, notSupported } from "./features.ts";
+import { planLoad } from "./loader.ts";
 import { hookOf, ObjectSpec } from "./spec.ts";
 
 let spec: ObjectSpec;
@@ -49,5 +51,26 @@ describe("the BPF object as declared", () => {
 
 	test("an object that is not ELF is refused with its path in the message", () => {
 		expect(() => ObjectSpec.read("/etc/hostname")).toThrow("/etc/hostname");
+	});
+});
+
+describe("which programs load", () => {
+	/** A kernel whose only hooks are those of `programs`. */
+	const kernelWith = (...programs: string[]): HookIndex => {
+		const hooks = new Set(
+			spec.programs.filter((p) => programs.includes(p.name)).map((p) => JSON.stringify(p.hook)),
+		);
+		return { has: (hook) => (hooks.has(JSON.stringify(hook)) ? true : notSupported("no such tracepoint")) };
+	};
+
+	test("an optional program alone does not make its event type: load_module needs a module syscall", () => {
+		const only = planLoad(spec, ["load_module", "exec"], kernelWith("vg_module_load", "vg_exec"));
+		expect(only.enabled).toEqual(["exec"]);
+		expect(only.unsupported).toEqual([{ eventType: "load_module", reason: "no such tracepoint" }]);
+		expect(only.load.has("vg_module_load")).toBe(false);
+		// with the syscall, the optional hook loads too
+		const both = planLoad(spec, ["load_module"], kernelWith("vg_module_load", "vg_x_finit_module"));
+		expect(both.enabled).toEqual(["load_module"]);
+		expect([...both.load].sort()).toEqual(["vg_module_load", "vg_x_finit_module"]);
 	});
 });
