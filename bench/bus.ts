@@ -6,7 +6,8 @@
 import { startAgent } from "../core/agent.ts";
 import { LogRoot } from "../core/log.ts";
 import type { Event, Plugin } from "../core/sdk.ts";
-import { manifestOf } from "../test/helpers.ts";
+import { arrayProbe, eventsSink, manifestOf } from "../test/helpers.ts";
+import { median } from "./stats.ts";
 
 const EVENTS = 2_000_000;
 const BATCH = 1024;
@@ -64,28 +65,10 @@ const throughAgent = async (
 	batches: Event[][],
 ): Promise<{ ms: number; counted: number; dropped: number }> => {
 	let counted = 0;
-	const probe: Plugin = {
-		kind: "probe",
-		name: "bench",
-		setup: () => ({
-			run: async (emit) => {
-				for (const b of batches) {
-					await emit.waitForRoom(b.length);
-					emit(b);
-				}
-			},
-		}),
-	};
-	const sink: Plugin = {
-		kind: "sink",
-		name: "count",
-		setup: () => ({
-			write: () => {},
-			writeEvents: (events) => {
-				counted += events.length;
-			},
-		}),
-	};
+	const probe = arrayProbe(batches, "bench");
+	const sink = eventsSink("count", (events) => {
+		counted += events.length;
+	});
 	const agent = startAgent({
 		manifest: manifestOf(
 			[
@@ -111,8 +94,6 @@ const throughAgent = async (
 			(result.stats["bus.dropped{probe=bench}"] ?? 0) + (result.stats["sink.dropped{sink=count}"] ?? 0),
 	};
 };
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export async function run(): Promise<Record<string, number>> {
 	const batches = makeBatches();

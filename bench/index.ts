@@ -10,6 +10,7 @@
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { errorText } from "../core/errors.ts";
 
 const BENCHES: Record<string, string> = {
 	bus: "bus.ts",
@@ -38,7 +39,7 @@ for (const [name, file] of Object.entries(BENCHES)) {
 		const mod = (await import(path)) as { run: () => Promise<Record<string, number>> };
 		results[name] = await mod.run();
 	} catch (e) {
-		results[name] = `failed: ${e instanceof Error ? e.message : String(e)}`;
+		results[name] = `failed: ${errorText(e)}`;
 		console.error(`${name}: ${results[name]}`);
 	}
 }

@@ -8,9 +8,6 @@
  *
  * Run: `bun bench/process-resolver.ts`, or `bun run bench process-resolver`.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { Event, ProcessContext } from "../core/model/types.ts";
 import { StatsRegistry } from "../core/stats.ts";
 import { NameTable } from "../plugins/process-resolver/names.ts";
@@ -18,6 +15,8 @@ import { ProcFs } from "../plugins/process-resolver/procfs.ts";
 import { ProcessResolver } from "../plugins/process-resolver/resolver.ts";
 import { counters, ROOT_CREDS, writeFakeProcess } from "../plugins/process-resolver/testing.ts";
 import { recordingLogger } from "../test/context.ts";
+import { tempDir } from "../test/helpers.ts";
+import { median } from "./stats.ts";
 
 const PROCESSES = 2000;
 const BATCH = 1024;
@@ -97,8 +96,6 @@ const reset = (batches: Event[][], raw: ProcessContext[][]): void => {
 		}
 	}
 };
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
 /** ns/event of `work` over all batches, median of RUNS after one warm-up. */
 const measure = (batches: Event[][], raw: ProcessContext[][], work: (batch: Event[]) => void): number => {
@@ -180,15 +177,14 @@ export const run = async (): Promise<Record<string, number>> => {
 	const threadNs = measure(threads.batches, threads.raw, (b) => resolver.process(b));
 	const lifecycleNs = lifecycles(resolver);
 	// The same on a pure cgroup v2 host, where exec reads nothing from /proc.
-	const v2Root = mkdtempSync(join(tmpdir(), "vigil-bench-proc-"));
+	const v2Root = tempDir("vigil-bench-proc-");
 	let lifecycleV2Ns: number;
 	try {
-		mkdirSync(join(v2Root, "self"));
-		writeFileSync(join(v2Root, "self", "cgroup"), "0::/\n");
-		writeFakeProcess(v2Root, { pid: 1, ppid: 0, comm: "init", exe: "/usr/bin/sleep" });
-		lifecycleV2Ns = lifecycles(makeResolver(v2Root));
+		v2Root.file("self/cgroup", "0::/\n");
+		writeFakeProcess(v2Root.path, { pid: 1, ppid: 0, comm: "init", exe: "/usr/bin/sleep" });
+		lifecycleV2Ns = lifecycles(makeResolver(v2Root.path));
 	} finally {
-		rmSync(v2Root, { recursive: true, force: true });
+		v2Root.cleanup();
 	}
 	// The figures are only meaningful if the resolver did resolve: check one event of each case.
 	const sample = main.batches[0]![0]!;

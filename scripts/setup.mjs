@@ -49,12 +49,24 @@ if (!installed) {
 
 // 2. Debian packages for the eBPF probe
 const DEBIAN_PACKAGES = ["clang", "llvm", "libbpf-dev", "bpftool"];
-const missing = DEBIAN_PACKAGES.filter((pkg) => {
-	// biome-ignore lint/suspicious/noTemplateCurlyInString: a dpkg-query format, not a template
-	const r = spawnSync("dpkg-query", ["-W", "-f=${Status}", pkg], { encoding: "utf8" });
-	return r.status !== 0 || !r.stdout.includes("install ok installed");
-});
 const hasDpkg = spawnSync("dpkg-query", ["--version"]).status === 0;
+/**
+ * The packages dpkg reports as installed, in one query. dpkg-query exits non-zero when it knows
+ * nothing of some of the names, yet still prints a line for each one it knows: read its output
+ * whatever the exit status. A name it knows but that is not installed prints another status.
+ */
+const installedPackages = (pkgs) => {
+	// biome-ignore lint/suspicious/noTemplateCurlyInString: a dpkg-query format, not a template
+	const r = spawnSync("dpkg-query", ["-W", "-f=${Package} ${Status}\n", ...pkgs], { encoding: "utf8" });
+	const found = new Set();
+	for (const line of (r.stdout ?? "").split("\n")) {
+		const space = line.indexOf(" ");
+		if (space > 0 && line.slice(space + 1).includes("install ok installed")) found.add(line.slice(0, space));
+	}
+	return found;
+};
+const installedDebian = hasDpkg ? installedPackages(DEBIAN_PACKAGES) : new Set();
+const missing = DEBIAN_PACKAGES.filter((pkg) => !installedDebian.has(pkg));
 if (hasDpkg && missing.length > 0) {
 	if (process.getuid?.() === 0) {
 		say(`installing Debian packages: ${missing.join(" ")}…`);

@@ -167,3 +167,15 @@ export const arrayProbe = (batches: Event[][], name = "array"): Plugin => ({
 		},
 	}),
 });
+
+/** A sink plugin that takes every event and hands each batch to `onEvents`; it ignores alerts and custom events. */
+export const eventsSink = (name: string, onEvents: (events: readonly Event[]) => void): Plugin => ({
+	kind: "sink",
+	name,
+	setup: () => ({
+		write: () => {},
+		writeEvents: (events) => {
+			onEvents(events);
+		},
+	}),
+});

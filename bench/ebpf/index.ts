@@ -19,6 +19,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { ensureBpfObjects, OBJECT_PATH } from "../../bpf/build.ts";
+import { median } from "../stats.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 const ROUNDS = Number(process.env.VIGIL_BENCH_ROUNDS ?? 5);
@@ -185,11 +186,6 @@ export async function run(): Promise<Record<string, number>> {
 			);
 		}
 
-		const median = (xs: number[]): number => {
-			const s = [...xs].sort((x, y) => x - y);
-			const m = s.length >> 1;
-			return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-		};
 		const med = (c: Case, k: keyof Sample) => median(samples[c].map((s) => s[k]));
 		const sum = (c: Case, k: keyof Sample) => samples[c].reduce((n, s) => n + s[k], 0);
 		/** Median over rounds of x/y within each round (both met the same machine load). */

@@ -10,7 +10,7 @@ import * as v from "valibot";
 import { LogRoot } from "../../core/log.ts";
 import type { Event } from "../../core/sdk.ts";
 import plugin, { EbpfConfig } from "../../probes/ebpf/index.ts";
-import { testContext } from "../../test/context.ts";
+import { counterSum, testContext } from "../../test/context.ts";
 
 const { ctx, stats, abort } = testContext({ name: "ebpf", log: new LogRoot("error"), forward: () => {} });
 
@@ -30,8 +30,10 @@ console.log("ready");
 await probe.run(emit, abort.signal);
 await probe.close?.();
 // per-type counters only (`ebpf.kernel.lost{type=…}`), not their per-CPU breakdown
-const sum = (name: string) =>
-	Object.entries(stats.snapshot())
-		.filter(([k]) => k.startsWith(`${name}{`))
-		.reduce((n, [, x]) => n + x, 0);
-console.log(JSON.stringify({ events, lost: sum("ebpf.kernel.lost") + sum("ebpf.bus_dropped") }));
+// (`ebpf.kernel.lost_by_cpu{cpu=…}`, a different name)
+console.log(
+	JSON.stringify({
+		events,
+		lost: counterSum(stats, "ebpf.kernel.lost") + counterSum(stats, "ebpf.bus_dropped"),
+	}),
+);

@@ -2,10 +2,10 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { startAgent } from "../../core/agent.ts";
 import { LogRoot } from "../../core/log.ts";
 import { decodeEvent, encodeEvent, encodeRecordLine } from "../../core/model/record.ts";
-import type { Event, Plugin } from "../../core/sdk.ts";
+import type { Event } from "../../core/sdk.ts";
 import recordPlugin from "../../plugins/record/index.ts";
 import replayPlugin from "../../probes/replay/index.ts";
-import { manifestOf, memorySink, tempDir, valuesLine } from "../helpers.ts";
+import { eventsSink, manifestOf, memorySink, tempDir, valuesLine } from "../helpers.ts";
 
 const dir = tempDir("vigil-replay-");
 afterAll(() => dir.cleanup());
@@ -127,16 +127,9 @@ describe("replay probe", () => {
 			[0, 100, 200, 300].map((ms) => valuesLine("open", {}, 1e15 + ms * 1e6)).join("\n"),
 		);
 		const arrivals: number[] = [];
-		const timed: Plugin = {
-			kind: "sink",
-			name: "timed",
-			setup: () => ({
-				write: () => {},
-				writeEvents: (events) => {
-					for (const _ of events) arrivals.push(performance.now());
-				},
-			}),
-		};
+		const timed = eventsSink("timed", (events) => {
+			for (const _ of events) arrivals.push(performance.now());
+		});
 		const a = startAgent({
 			manifest: manifestOf([
 				{ plugin: replayPlugin, config: { file, speed: 10, loop: false, batch_size: 1024 } },
