@@ -10,10 +10,11 @@
  * event waits at most one batch's processing time (well under the 10 ms bound) before processors
  * see it.
  */
-import { Effect } from "effect";
+import type { Effect } from "effect";
 import type { Event } from "./model/types.ts";
 import type { Counter, Emit } from "./sdk.ts";
 import type { StatsRegistry } from "./stats.ts";
+import { Wakeup } from "./wakeup.ts";
 
 export interface BusOptions {
 	/** Maximum number of queued events. */
@@ -29,7 +30,7 @@ export class EventBus {
 	#offset = 0;
 	#queued = 0;
 	#ended = false;
-	#wake: (() => void) | undefined;
+	readonly #wakeup = new Wakeup();
 	#roomWaiters: { need: number; resolve: () => void }[] = [];
 	readonly #dropped = new Map<string, Counter>();
 	readonly #accepted: Counter;
@@ -99,11 +100,7 @@ export class EventBus {
 		this.#queue.push(batch);
 		this.#queued += accepted;
 		this.#accepted.inc(accepted);
-		const wake = this.#wake;
-		if (wake) {
-			this.#wake = undefined;
-			wake();
-		}
+		this.#wakeup.notify();
 		return accepted;
 	}
 
@@ -155,20 +152,9 @@ export class EventBus {
 	end(): void {
 		this.#ended = true;
 		this.#notifyRoom();
-		const wake = this.#wake;
-		this.#wake = undefined;
-		wake?.();
+		this.#wakeup.notify();
 	}
 
 	/** Completes when an offer arrives or the bus ends. */
-	readonly waitForWork: Effect.Effect<void> = Effect.callback<void>((resume) => {
-		if (this.#queued > 0 || this.#ended) {
-			resume(Effect.void);
-			return;
-		}
-		this.#wake = () => resume(Effect.void);
-		return Effect.sync(() => {
-			this.#wake = undefined;
-		});
-	});
+	readonly waitForWork: Effect.Effect<void> = this.#wakeup.wait(() => this.#queued > 0 || this.#ended);
 }

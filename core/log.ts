@@ -14,15 +14,11 @@ const stderrSink: LogSink = (line) => {
 };
 
 export class LogRoot {
-	#rank: number;
+	readonly #rank: number;
 	constructor(
 		level: LogLevel = "info",
 		readonly write: LogSink = stderrSink,
 	) {
-		this.#rank = RANK[level];
-	}
-
-	setLevel(level: LogLevel): void {
 		this.#rank = RANK[level];
 	}
 

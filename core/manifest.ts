@@ -27,6 +27,7 @@ import * as v from "valibot";
 import { LineCounter, parseDocument } from "yaml";
 import { BUILTIN_PLUGINS } from "./builtins.ts";
 import { parseDurationNs } from "./duration.ts";
+import { errorText } from "./errors.ts";
 import { FieldRegistry, RegistryError } from "./model/registry.ts";
 import type { Plugin, StandardSchemaV1 } from "./sdk.ts";
 
@@ -143,7 +144,7 @@ export const importPlugin = async (modulePath: string): Promise<Plugin<unknown>>
 	try {
 		mod = await import(modulePath);
 	} catch (e) {
-		const msg = e instanceof Error ? e.message : String(e);
+		const msg = errorText(e);
 		throw new Error(`cannot load ${modulePath}: ${msg.split("\n")[0]}`);
 	}
 	const candidate = mod.default;
@@ -204,7 +205,7 @@ export const loadManifestValue = async (raw: unknown, file: string, baseDir: str
 		try {
 			plugin = await importPlugin(resolvePluginModule(entry.use, baseDir));
 		} catch (e) {
-			problems.push(`${at} (use: ${entry.use}): ${e instanceof Error ? e.message : String(e)}`);
+			problems.push(`${at} (use: ${entry.use}): ${errorText(e)}`);
 			continue;
 		}
 		const checked = await validateConfig(plugin.config, entry.config);
@@ -232,7 +233,7 @@ export const loadManifest = async (file: string): Promise<Manifest> => {
 	try {
 		text = readFileSync(abs, "utf8");
 	} catch (e) {
-		throw new ManifestError(abs, [`cannot read the manifest: ${e instanceof Error ? e.message : String(e)}`]);
+		throw new ManifestError(abs, [`cannot read the manifest: ${errorText(e)}`]);
 	}
 	const yaml = parseYaml(text, abs);
 	if (yaml.problems.length > 0) throw new ManifestError(abs, yaml.problems);

@@ -7,9 +7,11 @@
  * buffer is counted (`sink.dropped{sink=…}`).
  */
 import { Effect, Schedule } from "effect";
+import { errorText } from "./errors.ts";
 import type { Alert, CustomEvent, Event, SinkItem } from "./model/types.ts";
 import type { Counter, Logger, Output, ProcessorInstance, SinkInstance } from "./sdk.ts";
 import type { StatsRegistry } from "./stats.ts";
+import { Wakeup } from "./wakeup.ts";
 
 /** Run a plugin method that may return a value, a Promise or an Effect. */
 export const fromMaybeAsync = <T>(thunk: () => unknown): Effect.Effect<T, unknown> =>
@@ -24,8 +26,6 @@ export const fromMaybeAsync = <T>(thunk: () => unknown): Effect.Effect<T, unknow
 		if (r instanceof Promise) return Effect.tryPromise({ try: () => r as Promise<T>, catch: (e) => e });
 		return Effect.succeed(r as T);
 	});
-
-export const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 export interface ProcessorSlot {
 	readonly name: string;
@@ -47,7 +47,7 @@ export class SinkRunner {
 	readonly #chunks: Chunk[] = [];
 	#count = 0;
 	#ended = false;
-	#wake: (() => void) | undefined;
+	readonly #wakeup = new Wakeup();
 	readonly #dropped: Counter;
 	readonly #written: Counter;
 	readonly #failures: Counter;
@@ -96,16 +96,12 @@ export class SinkRunner {
 	#push(chunk: Chunk): void {
 		this.#chunks.push(chunk);
 		this.#count += sizeOf(chunk);
-		const wake = this.#wake;
-		this.#wake = undefined;
-		wake?.();
+		this.#wakeup.notify();
 	}
 
 	end(): void {
 		this.#ended = true;
-		const wake = this.#wake;
-		this.#wake = undefined;
-		wake?.();
+		this.#wakeup.notify();
 	}
 
 	/** The next run of same-kind chunks, merged up to `maxWrite` (a larger chunk goes whole). */
@@ -128,16 +124,7 @@ export class SinkRunner {
 			: { items: run.flatMap((c) => (c as { items: readonly SinkItem[] }).items) };
 	}
 
-	readonly #waitForWork = Effect.callback<void>((resume) => {
-		if (this.#count > 0 || this.#ended) {
-			resume(Effect.void);
-			return;
-		}
-		this.#wake = () => resume(Effect.void);
-		return Effect.sync(() => {
-			this.#wake = undefined;
-		});
-	});
+	readonly #waitForWork = this.#wakeup.wait(() => this.#count > 0 || this.#ended);
 
 	#call(chunk: Chunk): unknown {
 		return "events" in chunk ? this.instance.writeEvents!(chunk.events) : this.instance.write(chunk.items);

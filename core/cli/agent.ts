@@ -31,18 +31,9 @@ const defaultManifest = (cwd: string): string => {
 };
 
 /** Run an agent until it stops; SIGINT/SIGTERM stop it cleanly. */
-const runUntilStopped = async (manifest: Manifest, io: CommandIO): Promise<number> => {
+const runUntilStopped = async ({ manifest, registry }: LoadedManifest, io: CommandIO): Promise<number> => {
 	const log = new LogRoot(manifest.agent.log_level);
-	let agent: ReturnType<typeof startAgent>;
-	try {
-		agent = startAgent({ manifest, log });
-	} catch (e) {
-		if (e instanceof ManifestError) {
-			io.err(e.message);
-			return 1;
-		}
-		throw e;
-	}
+	const agent = startAgent({ manifest, log, registry });
 	const onSignal = (sig: NodeJS.Signals) => agent.stop(`received ${sig}`);
 	process.on("SIGINT", onSignal);
 	process.on("SIGTERM", onSignal);
@@ -69,11 +60,24 @@ const runUntilStopped = async (manifest: Manifest, io: CommandIO): Promise<numbe
 	}
 };
 
-const loadOrReport = async (file: string, io: CommandIO): Promise<Manifest | number> => {
+/** A manifest with the field registry its plugins declare (already checked for conflicts). */
+export interface LoadedManifest {
+	readonly manifest: Manifest;
+	readonly registry: FieldRegistry;
+}
+
+/**
+ * Load a manifest and build its field registry for `os`; a {@link ManifestError} (from either)
+ * is printed and becomes exit code 1.
+ */
+export const loadOrReport = async (
+	load: () => Promise<Manifest>,
+	io: CommandIO,
+	os: "linux" | "windows" = "linux",
+): Promise<LoadedManifest | number> => {
 	try {
-		const manifest = await loadManifest(file);
-		buildRegistry(manifest);
-		return manifest;
+		const manifest = await load();
+		return { manifest, registry: buildRegistry(manifest, os) };
 	} catch (e) {
 		if (e instanceof ManifestError) {
 			io.err(e.message);
@@ -95,7 +99,8 @@ Exit codes: 0 clean stop; 1 invalid manifest or a plugin failed to set up (named
 message); 2 invalid command line; 3 internal error.`,
 	run: async (args, io) => {
 		const { values } = noPositionals(parseFlags(args, { manifest: { type: "string", short: "m" } }));
-		const loaded = await loadOrReport(resolve(io.cwd, values.manifest ?? defaultManifest(io.cwd)), io);
+		const file = resolve(io.cwd, values.manifest ?? defaultManifest(io.cwd));
+		const loaded = await loadOrReport(() => loadManifest(file), io);
 		return typeof loaded === "number" ? loaded : runUntilStopped(loaded, io);
 	},
 };
@@ -127,15 +132,17 @@ Exit codes: 0 replay finished; 1 invalid manifest or plugin setup failure; 2 inv
 		let baseDir = io.cwd;
 		let source = "(built-in replay manifest)";
 		if (values.manifest) {
-			const loaded = await loadOrReport(resolve(io.cwd, values.manifest), io);
+			const manifestFile = resolve(io.cwd, values.manifest);
+			const loaded = await loadOrReport(() => loadManifest(manifestFile), io);
 			if (typeof loaded === "number") return loaded;
-			baseDir = loaded.baseDir;
-			source = loaded.file;
+			const { manifest } = loaded;
+			baseDir = manifest.baseDir;
+			source = manifest.file;
 			raw = {
-				agent: loaded.agent,
+				agent: manifest.agent,
 				plugins: [
 					replay,
-					...loaded.plugins
+					...manifest.plugins
 						.filter((p) => p.plugin.kind !== "probe")
 						.map((p) => ({ use: p.use, name: p.name, config: p.config })),
 				],
@@ -150,15 +157,8 @@ Exit codes: 0 replay finished; 1 invalid manifest or plugin setup failure; 2 inv
 				],
 			};
 		}
-		try {
-			return await runUntilStopped(await loadManifestValue(raw, source, baseDir), io);
-		} catch (e) {
-			if (e instanceof ManifestError) {
-				io.err(e.message);
-				return 1;
-			}
-			throw e;
-		}
+		const loaded = await loadOrReport(() => loadManifestValue(raw, source, baseDir), io);
+		return typeof loaded === "number" ? loaded : runUntilStopped(loaded, io);
 	},
 };
 
@@ -174,9 +174,11 @@ Exit codes: 0 valid; 1 problems found (listed on stderr); 2 invalid command line
 	run: async (args, io) => {
 		const { positionals } = parseFlags(args, {});
 		if (positionals.length !== 1) throw new UsageError("expected exactly one manifest FILE");
-		const loaded = await loadOrReport(resolve(io.cwd, positionals[0]!), io);
+		const file = resolve(io.cwd, positionals[0]!);
+		const loaded = await loadOrReport(() => loadManifest(file), io);
 		if (typeof loaded === "number") return loaded;
-		io.out(`${loaded.file}: ok (${loaded.plugins.map((p) => `${p.plugin.kind} ${p.name}`).join(", ")})`);
+		const { manifest } = loaded;
+		io.out(`${manifest.file}: ok (${manifest.plugins.map((p) => `${p.plugin.kind} ${p.name}`).join(", ")})`);
 		return 0;
 	},
 };
@@ -229,11 +231,15 @@ Exit codes: 0; 1 invalid manifest; 2 invalid command line.`,
 			json: { type: "boolean" },
 		});
 		const os = values["windows-model"] ? "windows" : "linux";
-		let registry = FieldRegistry.forOs(os);
+		let registry: FieldRegistry;
 		if (values.manifest) {
-			const loaded = await loadOrReport(resolve(io.cwd, values.manifest), io);
+			const file = resolve(io.cwd, values.manifest);
+			// validated against the Linux model, as the agent runs it, whatever model is listed
+			const loaded = await loadOrReport(() => loadManifest(file), io);
 			if (typeof loaded === "number") return loaded;
-			registry = buildRegistry(loaded, os);
+			registry = os === "linux" ? loaded.registry : buildRegistry(loaded.manifest, os);
+		} else {
+			registry = FieldRegistry.forOs(os);
 		}
 		const prefix = positionals[0] ?? "";
 		const fields = [...registry.fields()]

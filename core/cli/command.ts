@@ -8,6 +8,7 @@
  * internal error. Commands print results on stdout and diagnostics on stderr.
  */
 import { type ParseArgsConfig, parseArgs } from "node:util";
+import { errorText } from "../errors.ts";
 
 export interface Command {
 	/** Words after `vigil`, e.g. `["policy", "check"]`. */
@@ -45,6 +46,6 @@ export const parseFlags = <const O extends FlagOptions>(
 	try {
 		return parseArgs({ args: [...args], options, allowPositionals: positionals, strict: true });
 	} catch (e) {
-		throw new UsageError(e instanceof Error ? e.message : String(e));
+		throw new UsageError(errorText(e));
 	}
 };

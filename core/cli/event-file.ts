@@ -4,7 +4,7 @@
  * Datadog's `policy eval --event-file`. `timestamp` (nanoseconds or ISO-8601) defaults to now.
  *
  * When to use: a command that takes one event from a file; `eventFromValues` builds events from
- * values already in memory.
+ * values already in memory. `valuesRead` / `valuesReadLines` show what an evaluation read.
  */
 import { readFileSync } from "node:fs";
 import * as v from "valibot";
@@ -55,4 +55,26 @@ export const readEventFile = (path: string, registry: FieldRegistryView): Event 
 		if (e instanceof ValuesError) throw new EventFileError(`${path}: ${e.message}`);
 		throw e;
 	}
+};
+
+/** The value of each of `fields` (those an expression reads) that events of `event`'s type have. */
+export const valuesRead = (
+	registry: FieldRegistryView,
+	fields: readonly string[],
+	event: Event,
+): Record<string, unknown> => {
+	const read: Record<string, unknown> = {};
+	for (const name of fields) {
+		const field = registry.field(name);
+		if (field && registry.availableOn(field, event.type)) read[name] = field.get(event);
+	}
+	return read;
+};
+
+/** `values read:` then one `  name = <JSON value>` line per value read. */
+export const valuesReadLines = (read: Record<string, unknown>): string[] => {
+	const lines = ["values read:"];
+	for (const [name, value] of Object.entries(read))
+		lines.push(`  ${name} = ${JSON.stringify(value) ?? "undefined"}`);
+	return lines;
 };

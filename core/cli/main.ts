@@ -4,6 +4,8 @@
  * Dispatches on the longest matching command path (`policy check` before `policy`). Each command
  * module exports `Command` objects; see `command.ts` for the exit codes they share.
  */
+
+import { errorText } from "../errors.ts";
 import type { Command, CommandIO } from "./command.ts";
 import { UsageError } from "./command.ts";
 
@@ -23,9 +25,7 @@ export const loadCommands = async (): Promise<Command[]> => {
 		try {
 			mod = (await import(m)) as Record<string, unknown>;
 		} catch (e) {
-			process.stderr.write(
-				`vigil: commands of ${m} are unavailable: ${e instanceof Error ? e.message : String(e)}\n`,
-			);
+			process.stderr.write(`vigil: commands of ${m} are unavailable: ${errorText(e)}\n`);
 			continue;
 		}
 		for (const value of Object.values(mod)) {

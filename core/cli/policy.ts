@@ -6,13 +6,7 @@
  *   vigil policy eval --policies rules/ --rule-id my_rule --event-file event.json
  */
 import { resolve } from "node:path";
-import {
-	buildRegistry,
-	loadManifest,
-	type Manifest,
-	ManifestError,
-	producedEventTypes,
-} from "../manifest.ts";
+import { loadManifest, type Manifest, producedEventTypes } from "../manifest.ts";
 import { FieldRegistry } from "../model/registry.ts";
 import type { Event } from "../model/types.ts";
 import {
@@ -27,8 +21,9 @@ import {
 	type RuleReport,
 } from "../policy/index.ts";
 import { approversOf } from "../secl/index.ts";
+import { loadOrReport } from "./agent.ts";
 import { type Command, type CommandIO, parseFlags, UsageError } from "./command.ts";
-import { EventFileError, readEventFile } from "./event-file.ts";
+import { EventFileError, readEventFile, valuesRead, valuesReadLines } from "./event-file.ts";
 
 const CHECK_HELP = `Usage: vigil policy check [--policies DIR]... [--manifest FILE] [--json] [--windows-model]
                           [--agent-version VERSION]
@@ -122,16 +117,12 @@ const checkCommand: Command = {
 		};
 		let dirs = (values.policies ?? []).map((d) => resolve(io.cwd, d));
 		if (values.manifest) {
-			let manifest: Manifest;
-			try {
-				manifest = await loadManifest(resolve(io.cwd, values.manifest));
-				options.registry = buildRegistry(manifest, windows ? "windows" : "linux");
-			} catch (e) {
-				if (!(e instanceof ManifestError)) throw e;
-				io.err(e.message);
-				return 1;
-			}
-			options.enabledEventTypes = producedEventTypes(manifest, options.registry);
+			const file = resolve(io.cwd, values.manifest);
+			const loaded = await loadOrReport(() => loadManifest(file), io, windows ? "windows" : "linux");
+			if (typeof loaded === "number") return loaded;
+			const { manifest } = loaded;
+			options.registry = loaded.registry;
+			options.enabledEventTypes = producedEventTypes(manifest, loaded.registry);
 			agentVersion ??= manifest.agent.datadog_agent_version;
 			if (dirs.length === 0) dirs = manifestPolicyDirs(manifest);
 		}
@@ -197,11 +188,7 @@ const evalCommand: Command = {
 		const rule: LoadedRule = candidates.find((r) => r.eventType === event.type) ?? candidates[0]!;
 		const sameType = rule.eventType === event.type;
 		const matched = sameType && rule.compiled.evaluate(event);
-		const read: Record<string, unknown> = {};
-		for (const name of rule.compiled.fields) {
-			const field = registry.field(name);
-			if (field && registry.availableOn(field, event.type)) read[name] = field.get(event);
-		}
+		const read = valuesRead(registry, rule.compiled.fields, event);
 		const approvers = approversOf(rule.compiled)[rule.eventType] ?? {};
 		if (json) {
 			io.out(
@@ -221,9 +208,7 @@ const evalCommand: Command = {
 			for (const [field, list] of fields) {
 				lines.push(`  ${field}: ${list.map((a) => `${a.kind} ${JSON.stringify(a.value)}`).join(", ")}`);
 			}
-			lines.push("values read:");
-			for (const [name, value] of Object.entries(read))
-				lines.push(`  ${name} = ${JSON.stringify(value) ?? "undefined"}`);
+			lines.push(...valuesReadLines(read));
 			io.out(lines.join("\n"));
 		}
 		return matched ? 0 : 1;

@@ -13,7 +13,7 @@ import { FieldRegistry } from "../model/registry.ts";
 import type { Event } from "../model/types.ts";
 import { type CompiledRule, compile, MacroStore, SeclError, VariableStore } from "../secl/index.ts";
 import { type Command, type CommandIO, parseFlags, UsageError } from "./command.ts";
-import { EventFileError, readEventFile } from "./event-file.ts";
+import { EventFileError, readEventFile, valuesRead, valuesReadLines } from "./event-file.ts";
 
 const HELP = `Usage: vigil secl eval EXPRESSION --event-file FILE [--json] [--windows-model]
 
@@ -27,8 +27,6 @@ every field it read.
 
 Exit codes: 0 the event matches; 1 it does not; 2 the expression does not parse or type-check
 (printed with its line:col and a caret under the problem), or the event file is invalid.`;
-
-const show = (value: unknown): string => JSON.stringify(value) ?? "undefined";
 
 const evalCommand: Command = {
 	path: ["secl", "eval"],
@@ -67,11 +65,7 @@ const evalCommand: Command = {
 
 		const sameType = event.type === rule.eventType;
 		const matched = sameType && rule.evaluate(event);
-		const read: Record<string, unknown> = {};
-		for (const name of rule.fields) {
-			const field = registry.field(name);
-			if (field && registry.availableOn(field, event.type)) read[name] = field.get(event);
-		}
+		const read = valuesRead(registry, rule.fields, event);
 		if (json) {
 			io.out(
 				JSON.stringify(
@@ -90,8 +84,7 @@ const evalCommand: Command = {
 			const lines = [matched ? "match" : "no match"];
 			if (!sameType)
 				lines.push(`the expression applies to ${rule.eventType} events, this is a ${event.type} event`);
-			lines.push("values read:");
-			for (const [name, value] of Object.entries(read)) lines.push(`  ${name} = ${show(value)}`);
+			lines.push(...valuesReadLines(read));
 			io.out(lines.join("\n"));
 		}
 		return matched ? 0 : 1;

@@ -38,6 +38,12 @@ export interface CollectedMacro {
 	readonly origin: MacroEntry;
 }
 
+/** A definition that was read without error (and accepted on this host): `def` is set. */
+export type Accepted<E extends MacroEntry | RuleEntry> = E & { readonly def: NonNullable<E["def"]> };
+
+/** Whether `entry` was read without error (its `def` is set). */
+export const isRead = <E extends MacroEntry | RuleEntry>(entry: E): entry is Accepted<E> => !!entry.def;
+
 /** Why a later definition was not merged. */
 export interface Rejection {
 	readonly message: string;
@@ -159,7 +165,10 @@ const mergeMacro = (macro: CollectedMacro, later: MacroEntry, def: MacroDef): st
  * Merge accepted definitions (each list in load order). Definitions with a read error or not
  * accepted on this host never reach here.
  */
-export const collect = (macros: readonly MacroEntry[], rules: readonly RuleEntry[]): Collection => {
+export const collect = (
+	macros: readonly Accepted<MacroEntry>[],
+	rules: readonly Accepted<RuleEntry>[],
+): Collection => {
 	const c: Collection = {
 		rules: [],
 		macros: [],
@@ -170,7 +179,6 @@ export const collect = (macros: readonly MacroEntry[], rules: readonly RuleEntry
 	const macroIndex = new Map<string, CollectedMacro>();
 	for (const entry of macros) {
 		const def = entry.def;
-		if (!def) continue;
 		const existing = macroIndex.get(def.id);
 		if (!existing) {
 			const collected = { def, origin: entry };
@@ -184,7 +192,6 @@ export const collect = (macros: readonly MacroEntry[], rules: readonly RuleEntry
 	const ruleIndex = new Map<string, CollectedRule>();
 	for (const entry of rules) {
 		const def = entry.def;
-		if (!def) continue;
 		const existing = ruleIndex.get(def.id);
 		if (!existing) {
 			const collected: CollectedRule = { def, origin: entry, modifiedBy: [] };

@@ -8,6 +8,8 @@
  * rules into their expansions), its event type checked against the enabled ones, its actions'
  * filters, values and limiter tokens compiled. One rule's failure never affects another's.
  */
+
+import { errorText } from "../errors.ts";
 import type { FieldRegistry, RegisteredField } from "../model/registry.ts";
 import type { Event } from "../model/types.ts";
 import {
@@ -89,7 +91,6 @@ export interface Compilation {
 	readonly context: SeclContext;
 	readonly ruleSet: RuleSet<LoadedRule>;
 	readonly rules: ReadonlyMap<string, LoadedRule>;
-	readonly ruleOutcomes: ReadonlyMap<CollectedRule, RuleOutcome>;
 	readonly macroOutcomes: ReadonlyMap<MacroEntry, RuleOutcome>;
 	/** Variables declared with a type other than the one the given store already had. */
 	readonly variableConflicts: number;
@@ -135,7 +136,6 @@ export class PolicyCompiler {
 	readonly #enabled: ReadonlySet<string> | undefined;
 	readonly #ruleSet = new RuleSet<LoadedRule>();
 	readonly #rules = new Map<string, LoadedRule>();
-	readonly #ruleOutcomes = new Map<CollectedRule, RuleOutcome>();
 	readonly #macroOutcomes = new Map<MacroEntry, RuleOutcome>();
 	/** Rules whose `set` actions could not be declared, with the reason. */
 	readonly #declarationErrors = new Map<CollectedRule, string>();
@@ -184,8 +184,7 @@ export class PolicyCompiler {
 				try {
 					this.#declare(set);
 				} catch (e) {
-					const message =
-						e instanceof SeclError ? e.diagnostic.message : e instanceof Error ? e.message : String(e);
+					const message = e instanceof SeclError ? e.diagnostic.message : errorText(e);
 					this.#declarationErrors.set(
 						rule,
 						`${formatLocation(rule.origin.source.at)}: actions[${i}].set: ${message}`,
@@ -227,14 +226,8 @@ export class PolicyCompiler {
 		});
 	}
 
-	/** Compile one merged rule; records its outcome and adds what loads to the rule set. */
+	/** Compile one merged rule; returns its outcome and adds what loads to the rule set. */
 	addRule(rule: CollectedRule): RuleOutcome {
-		const outcome = this.#compileRule(rule);
-		this.#ruleOutcomes.set(rule, outcome);
-		return outcome;
-	}
-
-	#compileRule(rule: CollectedRule): RuleOutcome {
 		const def = rule.def;
 		const source = rule.origin.source;
 		if (def.disabled) {
@@ -457,7 +450,6 @@ export class PolicyCompiler {
 			context: this.context,
 			ruleSet: this.#ruleSet,
 			rules: this.#rules,
-			ruleOutcomes: this.#ruleOutcomes,
 			macroOutcomes: this.#macroOutcomes,
 			variableConflicts: this.#variableConflicts,
 		};

@@ -12,7 +12,7 @@ import { FieldRegistry } from "../model/registry.ts";
 import type { VariableStore } from "../secl/index.ts";
 import { DATADOG_AGENT_VERSION } from "../version.ts";
 import { AgentVersionError, normalizeAgentVersion, satisfiesAgentVersion } from "./agent-version.ts";
-import { type CollectedRule, collect } from "./collector.ts";
+import { type Accepted, type CollectedRule, collect, isRead } from "./collector.ts";
 import { type Compilation, PolicyCompiler, type RuleOutcome } from "./compiler.ts";
 import { HostFilter } from "./filters.ts";
 import { detectHost, type HostFacts, windowsHost } from "./host.ts";
@@ -132,27 +132,28 @@ const compilePolicies = (
 
 	const ruleOutcomes = new Map<RuleEntry, RuleOutcome>();
 	const macroOutcomes = new Map<MacroEntry, RuleOutcome>();
-	const acceptedRules: RuleEntry[] = [];
-	const acceptedMacros: MacroEntry[] = [];
+	const acceptedRules: Accepted<RuleEntry>[] = [];
+	const acceptedMacros: Accepted<MacroEntry>[] = [];
+	/** Accept `entries` or record why not (`invalid` when read without a message). */
+	const sift = <E extends MacroEntry | RuleEntry>(
+		entries: readonly E[],
+		invalid: string,
+		outcomes: Map<E, RuleOutcome>,
+		accepted: Accepted<E>[],
+	): void => {
+		for (const e of entries) {
+			if (!isRead(e)) {
+				outcomes.set(e, { status: "error", message: e.error ?? invalid });
+				continue;
+			}
+			const verdict = accept(e.def, e.source, agentVersion, filter);
+			if (verdict) outcomes.set(e, verdict);
+			else accepted.push(e);
+		}
+	};
 	for (const p of policies) {
-		for (const m of p.macros) {
-			if (!m.def) {
-				macroOutcomes.set(m, { status: "error", message: m.error ?? "invalid macro" });
-				continue;
-			}
-			const verdict = accept(m.def, m.source, agentVersion, filter);
-			if (verdict) macroOutcomes.set(m, verdict);
-			else acceptedMacros.push(m);
-		}
-		for (const r of p.rules) {
-			if (!r.def) {
-				ruleOutcomes.set(r, { status: "error", message: r.error ?? "invalid rule" });
-				continue;
-			}
-			const verdict = accept(r.def, r.source, agentVersion, filter);
-			if (verdict) ruleOutcomes.set(r, verdict);
-			else acceptedRules.push(r);
-		}
+		sift(p.macros, "invalid macro", macroOutcomes, acceptedMacros);
+		sift(p.rules, "invalid rule", ruleOutcomes, acceptedRules);
 	}
 
 	const collection = collect(acceptedMacros, acceptedRules);

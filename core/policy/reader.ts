@@ -20,6 +20,7 @@ import {
 	parseDocument,
 	type Scalar,
 } from "yaml";
+import { formatPath } from "../manifest.ts";
 import { locationAt, scalarLocator } from "./location.ts";
 import { MacroSchema, RESERVED_IDS, RuleSchema } from "./schema.ts";
 import {
@@ -105,11 +106,9 @@ export interface ReadOptions {
 
 type PathKey = string | number;
 
-const pathText = (path: readonly PathKey[]): string => {
-	let out = "";
-	for (const k of path) out += typeof k === "number" ? `[${k}]` : out === "" ? k : `.${k}`;
-	return out;
-};
+/** `actions[0].set.name`; "" (not formatPath's "(root)") when no key adds text. */
+const pathText = (path: readonly PathKey[]): string =>
+	path.every((k) => k === "") ? "" : formatPath("", path);
 
 class FileReader {
 	readonly lines = new LineCounter();
@@ -267,7 +266,8 @@ class FileReader {
 		node = this.deref(node);
 		const source = this.sourceOf(node, policy, type, "rule");
 		const fallbackId = `rules[${index}]`;
-		const where = `rule ${this.idOf(node, fallbackId)}`;
+		const id = this.idOf(node, fallbackId);
+		const where = `rule ${id}`;
 		if (!isMap(node)) {
 			return {
 				id: fallbackId,
@@ -276,7 +276,6 @@ class FileReader {
 				error: `${formatLocation(source.at)}: expected a rule (a map with id and expression)`,
 			};
 		}
-		const id = this.idOf(node, fallbackId);
 		const raw = this.plain(node, RULE_HINT, [], where) as Record<string, unknown>;
 		if (raw.id === undefined)
 			return { id, rawExpression: "", source, error: `${formatLocation(source.at)}: a rule needs an id` };
@@ -300,7 +299,8 @@ class FileReader {
 		node = this.deref(node);
 		const source = this.sourceOf(node, policy, type, "macro");
 		const fallbackId = `macros[${index}]`;
-		const where = `macro ${this.idOf(node, fallbackId)}`;
+		const id = this.idOf(node, fallbackId);
+		const where = `macro ${id}`;
 		if (!isMap(node)) {
 			return {
 				id: fallbackId,
@@ -308,7 +308,6 @@ class FileReader {
 				error: `${formatLocation(source.at)}: expected a macro (a map with id and expression or values)`,
 			};
 		}
-		const id = this.idOf(node, fallbackId);
 		const raw = this.plain(node, MACRO_HINT, [], where) as Record<string, unknown>;
 		if (raw.id === undefined)
 			return { id, source, error: `${formatLocation(source.at)}: a macro needs an id` };

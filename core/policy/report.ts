@@ -65,6 +65,8 @@ export const RULE_STATUSES: readonly RuleStatus[] = [
 export const isFailure = (s: RuleStatus): boolean =>
 	s === "syntax_error" || s === "error" || s === "agent_version_error";
 
+const FAILURE_STATUSES = RULE_STATUSES.filter(isFailure);
+
 export interface ReportCounts {
 	readonly policies: number;
 	readonly rules: Record<RuleStatus, number>;
@@ -87,14 +89,21 @@ export const countReport = (report: RulesetReport): ReportCounts => {
 	return { policies: report.policies.length, rules, macroErrors, fileErrors, warnings };
 };
 
+/** Rules whose status {@link isFailure}. */
+const failedRules = (rules: Record<RuleStatus, number>): number => {
+	let n = 0;
+	for (const s of FAILURE_STATUSES) n += rules[s];
+	return n;
+};
+
 /** Whether anything is broken: a failed rule or macro, an unreadable file or directory. */
 export const hasFailures = (c: ReportCounts): boolean =>
-	c.rules.syntax_error + c.rules.error + c.rules.agent_version_error + c.macroErrors + c.fileErrors > 0;
+	failedRules(c.rules) + c.macroErrors + c.fileErrors > 0;
 
 /** `312 rules loaded, 7 filtered, 0 errors from 2 policies` — one line for logs. */
 export const summaryLine = (c: ReportCounts): string => {
 	const r = c.rules;
-	const failed = r.syntax_error + r.error + r.agent_version_error;
+	const failed = failedRules(r);
 	const parts = [`${r.loaded} rules loaded`, `${r.filtered} filtered`];
 	if (r.event_type_disabled > 0) parts.push(`${r.event_type_disabled} with event type disabled`);
 	parts.push(`${failed} failed`);

@@ -10,7 +10,7 @@
  */
 import { isAbsolute, join } from "node:path";
 import * as v from "valibot";
-import { parseDurationNs } from "../../core/duration.ts";
+import { durationNs, durationSchema } from "../../core/duration.ts";
 import { setNameResolver } from "../../core/model/derive.ts";
 import type { ProcessorPlugin } from "../../core/sdk.ts";
 import { NameTable } from "./names.ts";
@@ -22,17 +22,7 @@ export type { ProcessCacheDumpEntry, ProcessCacheService } from "./cache.ts";
 /** The key other plugins read the cache under. */
 export const PROCESS_CACHE_SERVICE = "vigil/process-resolver/cache";
 
-const Duration = v.union(
-	[
-		v.pipe(v.number(), v.minValue(0)),
-		v.pipe(
-			v.string(),
-			v.check((s) => parseDurationNs(s) !== undefined, 'expected a duration such as "5s" or "250ms"'),
-		),
-	],
-	'expected a duration such as "5s", or a number of milliseconds',
-);
-const durationNs = (d: string | number): number => (typeof d === "number" ? d * 1e6 : parseDurationNs(d)!);
+const Duration = durationSchema('"5s" or "250ms"', '"5s"');
 const Count = (min: number, max = Number.MAX_SAFE_INTEGER) =>
 	v.pipe(v.number(), v.integer(), v.minValue(min), v.maxValue(max));
 

@@ -8,6 +8,8 @@
  * not known within the batch (a file hash, waiting for a SIGKILLed process to exit) delay their
  * alert, never the batch.
  */
+
+import { errorText } from "../../core/errors.ts";
 import type { FieldRegistry } from "../../core/model/registry.ts";
 import type { Alert, CustomEvent, Event } from "../../core/model/types.ts";
 import {
@@ -344,9 +346,7 @@ export class RuleEngine {
 				this.#count("set", "done");
 			} catch (e) {
 				this.#count("set", "error");
-				this.#options.log.debug(
-					`rule ${rule.id}: set ${set.def.name} failed: ${e instanceof Error ? e.message : String(e)}`,
-				);
+				this.#options.log.debug(`rule ${rule.id}: set ${set.def.name} failed: ${errorText(e)}`);
 			}
 			return;
 		}

@@ -6,6 +6,7 @@
  * path inside a container resolves in that container's mount namespace.
  */
 import { stat } from "node:fs/promises";
+import { errorText } from "../../core/errors.ts";
 import { TokenBucket } from "./limiter.ts";
 
 export type HashAlgorithm = "sha1" | "sha256" | "md5" | "sha512";
@@ -98,7 +99,7 @@ export class FileHasher {
 				this.#cache.set(key, hashes);
 				return { ...base, state: "DONE", hashes, size: info.size };
 			} catch (e) {
-				return { ...base, state: "UNKNOWN_HASH_ERROR", error: e instanceof Error ? e.message : String(e) };
+				return { ...base, state: "UNKNOWN_HASH_ERROR", error: errorText(e) };
 			}
 		}
 		return { ...base, state: "FILE_NOT_FOUND" };

@@ -10,7 +10,8 @@
  */
 import { isAbsolute, join } from "node:path";
 import * as v from "valibot";
-import { parseDurationNs } from "../../core/duration.ts";
+import { durationMs, durationNs, durationSchema } from "../../core/duration.ts";
+import { errorText } from "../../core/errors.ts";
 import { FieldRegistry } from "../../core/model/registry.ts";
 import {
 	detectHost,
@@ -21,6 +22,7 @@ import {
 import type { ProcessorPlugin } from "../../core/sdk.ts";
 import { PROCESS_CACHE_SERVICE, type ProcessCacheService } from "../process-resolver/index.ts";
 import { RuleEngine } from "./engine.ts";
+import { RATE_LIMIT_DEFAULTS } from "./limiter.ts";
 import { Heartbeat, PolicyWatcher } from "./reload.ts";
 
 /** The key other plugins (and the control API) reach the rule engine under. */
@@ -34,17 +36,7 @@ export interface RuleEngineService {
 	report(): RulesetReport | undefined;
 }
 
-const Duration = v.union(
-	[
-		v.pipe(v.number(), v.minValue(0)),
-		v.pipe(
-			v.string(),
-			v.check((s) => parseDurationNs(s) !== undefined, 'expected a duration such as "500ms", "1m"'),
-		),
-	],
-	'expected a duration such as "500ms", or a number of milliseconds',
-);
-const ns = (d: string | number): number => (typeof d === "number" ? d * 1e6 : parseDurationNs(d)!);
+const Duration = durationSchema('"500ms", "1m"', '"500ms"');
 const Count = (min: number) => v.pipe(v.number(), v.integer(), v.minValue(min));
 
 const Disarmer = v.strictObject({
@@ -126,10 +118,10 @@ export const RuleEngineConfig = v.strictObject({
 	rate_limit: v.optional(
 		v.strictObject({
 			/** Default limiter of a rule: one alert per `period`, bursts of `burst`. */
-			period: v.optional(Duration, "100ms"),
-			burst: v.optional(Count(1), 40),
+			period: v.optional(Duration, RATE_LIMIT_DEFAULTS.period),
+			burst: v.optional(Count(1), RATE_LIMIT_DEFAULTS.burst),
 			/** Distinct tokens tracked per `limiter_token` rule. */
-			max_tokens: v.optional(Count(1), 500),
+			max_tokens: v.optional(Count(1), RATE_LIMIT_DEFAULTS.max_tokens),
 		}),
 		{},
 	),
@@ -154,7 +146,7 @@ const plugin: ProcessorPlugin<RuleEngineConfig> = {
 		const disarmer = (d: v.InferOutput<typeof Disarmer>) => ({
 			enabled: d.enabled,
 			maxAllowed: d.max_allowed,
-			period: ns(d.period),
+			period: durationNs(d.period),
 		});
 		const engine = new RuleEngine({
 			dirs,
@@ -168,7 +160,7 @@ const plugin: ProcessorPlugin<RuleEngineConfig> = {
 				enabled: config.enforcement.enabled,
 				container: disarmer(config.enforcement.disarmer.container),
 				executable: disarmer(config.enforcement.disarmer.executable),
-				exitTimeoutMs: ns(config.enforcement.exit_timeout) / 1e6,
+				exitTimeoutMs: durationMs(config.enforcement.exit_timeout),
 			},
 			hash: {
 				algorithms: config.hash.algorithms,
@@ -177,7 +169,7 @@ const plugin: ProcessorPlugin<RuleEngineConfig> = {
 				maxPending: config.hash.max_pending,
 			},
 			limiter: {
-				period: ns(config.rate_limit.period),
+				period: durationNs(config.rate_limit.period),
 				burst: config.rate_limit.burst,
 				maxTokens: config.rate_limit.max_tokens,
 			},
@@ -190,9 +182,9 @@ const plugin: ProcessorPlugin<RuleEngineConfig> = {
 		});
 		const heartbeat = new Heartbeat(
 			{
-				firstIntervalMs: ns(config.heartbeat.first_interval) / 1e6,
+				firstIntervalMs: durationMs(config.heartbeat.first_interval),
 				firstCount: config.heartbeat.first_count,
-				intervalMs: ns(config.heartbeat.interval) / 1e6,
+				intervalMs: durationMs(config.heartbeat.interval),
 			},
 			() => {
 				for (const p of engine.report?.policies ?? []) {
@@ -208,16 +200,12 @@ const plugin: ProcessorPlugin<RuleEngineConfig> = {
 		);
 		engine.onLoad(() => heartbeat.restart());
 		const reload = (why: string) => {
-			engine
-				.reload()
-				.catch((e) =>
-					ctx.log.error(`policy reload (${why}) failed: ${e instanceof Error ? e.message : String(e)}`),
-				);
+			engine.reload().catch((e) => ctx.log.error(`policy reload (${why}) failed: ${errorText(e)}`));
 		};
 		const watcher = config.reload.watch
 			? new PolicyWatcher(
 					dirs,
-					ns(config.reload.debounce) / 1e6,
+					durationMs(config.reload.debounce),
 					(files) => reload(`changed: ${files.join(", ")}`),
 					ctx.log,
 				)
@@ -225,7 +213,7 @@ const plugin: ProcessorPlugin<RuleEngineConfig> = {
 		const onSighup = () => reload("SIGHUP");
 		let unsubscribeExit: (() => void) | undefined;
 		// long enough for a SIGKILLed process to be seen exiting and a queued hash to finish
-		const drainMs = ns(config.enforcement.exit_timeout) / 1e6 + 1000;
+		const drainMs = durationMs(config.enforcement.exit_timeout) + 1000;
 		const service: RuleEngineService = {
 			reload: async () => (await engine.reload()).report,
 			report: () => engine.report,

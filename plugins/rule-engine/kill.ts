@@ -29,10 +29,10 @@ export interface KillReport {
 	message?: string;
 }
 
-export const rfc3339 = (ns: number): string => new Date(Math.floor(ns / 1e6)).toISOString();
+const rfc3339 = (ns: number): string => new Date(Math.floor(ns / 1e6)).toISOString();
 
 /** Whether process `pid` is gone (no /proc entry, or a zombie waiting to be reaped). */
-export const processGone = (pid: number): boolean => {
+const processGone = (pid: number): boolean => {
 	try {
 		const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
 		// the state follows the command name, which is in parentheses and may itself contain ")"
@@ -43,7 +43,7 @@ export const processGone = (pid: number): boolean => {
 };
 
 /** Host pids whose cgroup path names `containerId`. */
-export const containerPids = (containerId: string): number[] => {
+const containerPids = (containerId: string): number[] => {
 	const out: number[] = [];
 	if (containerId === "") return out;
 	for (const name of readdirSync("/proc")) {

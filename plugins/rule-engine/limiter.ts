@@ -4,11 +4,11 @@
  * by default; `every: d` allows one alert per `d`; `limiter_token: [fields]` keeps one limiter
  * per distinct value of those fields (at most 500, least recently used evicted).
  */
+import { durationNs } from "../../core/duration.ts";
 import type { Event } from "../../core/model/types.ts";
 
-export const DEFAULT_PERIOD_NS = 100e6;
-export const DEFAULT_BURST = 40;
-export const MAX_TOKENS = 500;
+/** The defaults of the rule engine's `rate_limit` config, as written in a manifest. */
+export const RATE_LIMIT_DEFAULTS = { period: "100ms", burst: 40, max_tokens: 500 } as const;
 
 /** A token bucket refilled by the passing of event time. */
 export class TokenBucket {
@@ -45,9 +45,9 @@ export interface LimiterOptions {
 }
 
 export const DEFAULT_LIMITER: LimiterOptions = {
-	period: DEFAULT_PERIOD_NS,
-	burst: DEFAULT_BURST,
-	maxTokens: MAX_TOKENS,
+	period: durationNs(RATE_LIMIT_DEFAULTS.period),
+	burst: RATE_LIMIT_DEFAULTS.burst,
+	maxTokens: RATE_LIMIT_DEFAULTS.max_tokens,
 };
 
 export interface RuleLimiter {

@@ -23,15 +23,15 @@ const isoDate = (ns: number): string => {
 	return Number.isNaN(d.getTime()) ? "" : d.toISOString();
 };
 
-/** The JSON form of an event line, shared with other line-oriented sinks. */
-export const eventJson = (event: Event): Record<string, unknown> => ({
+/** The JSON form of an event line. */
+const eventJson = (event: Event): Record<string, unknown> => ({
 	kind: "event",
 	date: isoDate(event.timestamp),
 	event: encodeEvent(event),
 });
 
-/** The JSON form of one alert or custom event, shared with other line-oriented sinks. */
-export const itemJson = (item: SinkItem): Record<string, unknown> => {
+/** The JSON form of one alert or custom event. */
+const itemJson = (item: SinkItem): Record<string, unknown> => {
 	switch (item.kind) {
 		case "alert":
 			return {
@@ -54,7 +54,7 @@ export const itemJson = (item: SinkItem): Record<string, unknown> => {
 	}
 };
 
-export interface LineWriter {
+interface LineWriter {
 	write(text: string): Promise<void> | void;
 }
 
@@ -65,8 +65,8 @@ const stdoutWriter: LineWriter = {
 		}),
 };
 
-/** Build the sink over any writer (tests pass their own). */
-export const makeStdoutSink = (config: Config, out: LineWriter = stdoutWriter): SinkInstance => {
+/** Build the sink over a writer (standard output unless another is given). */
+const makeStdoutSink = (config: Config, out: LineWriter = stdoutWriter): SinkInstance => {
 	const types = config.types ? new Set(config.types) : undefined;
 	const indent = config.pretty ? 2 : undefined;
 	/** One write for the whole batch, a line per item. */

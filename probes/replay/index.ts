@@ -17,9 +17,10 @@
  */
 import { isAbsolute, resolve } from "node:path";
 import * as v from "valibot";
+import { errorText } from "../../core/errors.ts";
 import { readLines } from "../../core/lines.ts";
-import { decodeEvent, RecordError } from "../../core/model/record.ts";
-import { eventFromValues, ValuesError } from "../../core/model/values.ts";
+import { decodeEvent } from "../../core/model/record.ts";
+import { eventFromValues } from "../../core/model/values.ts";
 import type { Emit, Event, FieldRegistryView, ProbePlugin } from "../../core/sdk.ts";
 
 const Config = v.strictObject({
@@ -58,7 +59,7 @@ const parseLine = (text: string, registry: FieldRegistryView, lastTs: number): E
 	try {
 		raw = JSON.parse(text);
 	} catch (e) {
-		throw new Error(`not JSON: ${e instanceof Error ? e.message : String(e)}`);
+		throw new Error(`not JSON: ${errorText(e)}`);
 	}
 	if (typeof raw !== "object" || raw === null || Array.isArray(raw))
 		throw new Error("expected a JSON object");
@@ -110,10 +111,7 @@ const plugin: ProbePlugin<Config> = {
 						} catch (e) {
 							malformed.inc();
 							const n = malformed.value;
-							const why =
-								e instanceof ValuesError || e instanceof RecordError || e instanceof Error
-									? e.message
-									: String(e);
+							const why = errorText(e);
 							if (n <= LOG_EACH) ctx.log.warn(`${file}:${number}: malformed line skipped: ${why}`);
 							else if (n % 1000 === 0)
 								ctx.log.warn(`${n} malformed lines skipped so far (latest ${file}:${number}: ${why})`);
