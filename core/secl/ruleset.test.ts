@@ -226,6 +226,32 @@ describe("what the index looks up", () => {
 		Object.fromEntries(Array.from({ length: n }, (_, i) => [`r${i}`, rule(i)]));
 	const exec = (values: Record<string, unknown>) => event("exec", values);
 
+	test("with more than 32 rules of a type: the keyed rules found and the unkeyed ones run, in add order, each event afresh", () => {
+		// 100 rules: every 7th has no key (runs on every event); the others are keyed on a name
+		const rules = many(100, (i) =>
+			i % 7 === 0 ? `open.flags >= ${i} && open.flags <= ${i}` : `open.file.name == "f${i % 40}"`,
+		);
+		const run = counting(rules);
+		const unkeyed = Object.keys(rules).filter((_, i) => i % 7 === 0);
+		const keyed = (name: string) => Object.keys(rules).filter((_, i) => i % 7 !== 0 && name === `f${i % 40}`);
+		const inOrder = (ids: string[]) => [...ids].sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)));
+		for (const [name, flags] of [
+			["f31", 63],
+			["f3", 0],
+			["nothing", 98],
+			["f0", 1],
+		] as const) {
+			const { evaluated, matched } = run(
+				event("open", { "open.file.path": `/d/${name}`, "open.flags": flags }),
+			);
+			expect(evaluated).toEqual(inOrder([...unkeyed, ...keyed(name)]));
+			expect(matched).toEqual(inOrder([...keyed(name), ...unkeyed.filter((id) => id === `r${flags}`)]));
+		}
+		// rules 31 (keyed) and 63 (unkeyed) sit on the top bit of their word of marks
+		const top = run(event("open", { "open.file.path": "/d/f31", "open.flags": 63 }));
+		expect(top.matched).toEqual(["r31", "r63", "r71"]);
+	});
+
 	test("a rule that is A || B on two fields is found under either field", () => {
 		const run = counting(many(30, (i) => `exec.file.name == "tool${i}" || process.args_flags == "flag${i}"`));
 		expect(run(exec({ "exec.file.name": "tool3" }))).toEqual({ evaluated: ["r3"], matched: ["r3"] });

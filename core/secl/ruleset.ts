@@ -218,16 +218,17 @@ const sampleHash = (s: string, from: number, n: number): number => {
 	return (h ^ (h >>> 15)) >>> 0;
 };
 
-/** Where lookups mark the entries they find: `mark[i] === stamp` for this evaluation. */
-interface Hits {
-	readonly mark: Uint32Array;
-	stamp: number;
-}
+/**
+ * Where lookups mark the entries they find: a bit per entry (bit `i & 31` of word `i >>> 5`),
+ * so that the rules to run are found by walking the set bits rather than by testing every rule.
+ */
+type Hits = Uint32Array;
 
 const addAll = (hits: Hits, entries: readonly number[]): void => {
-	const mark = hits.mark;
-	const stamp = hits.stamp;
-	for (let k = 0; k < entries.length; k++) mark[entries[k] as number] = stamp;
+	for (let k = 0; k < entries.length; k++) {
+		const i = entries[k] as number;
+		hits[i >>> 5] = (hits[i >>> 5] as number) | (1 << (i & 31));
+	}
 };
 
 /**
@@ -458,16 +459,34 @@ const compileBucket = <T>(
 	// names that say what they are in a profile: the bucket's event type, each index's field
 	const name = (s: string) => s.replace(/[^A-Za-z0-9]/g, "_");
 	const parts = indexes.map((index) => index.source(ext, `lookup_${name(index.field.name)}`));
-	const calls = entries.map((entry, i) => {
-		const rule = ext(entry.rule.evaluate, "R");
-		const id = ext(entry.id, "D");
-		const payload = `${ext(entry, "E")}.payload`;
-		const call = `${rule}(e)`;
-		if (indexed[i] && processEvent?.aliased[i])
-			return `if ((mark[${i}] === stamp || apart) && ${call}) onMatch(${id}, ${payload});`;
-		return indexed[i]
-			? `if (mark[${i}] === stamp && ${call}) onMatch(${id}, ${payload});`
-			: `if (${call}) onMatch(${id}, ${payload});`;
+	// the rules of each word of marks: the word starts with the bits of the rules that have no
+	// key (and, on exec and exit events whose own object is not the process, of those keyed on
+	// the other field), and its set bits are walked in order, each one's rule called through a
+	// switch (a jump, and one call site per rule)
+	const words = Math.ceil(entries.length / 32);
+	const always = new Array<number>(words).fill(0);
+	const apart = new Array<number>(words).fill(0);
+	entries.forEach((_, i) => {
+		if (!indexed[i]) always[i >>> 5] = (always[i >>> 5] as number) | (1 << (i & 31));
+		if (indexed[i] && processEvent?.aliased[i]) apart[i >>> 5] = (apart[i >>> 5] as number) | (1 << (i & 31));
+	});
+	const walks = always.map((_, w) => {
+		const cases = entries.slice(w * 32, w * 32 + 32).map((entry, k) => {
+			const rule = ext(entry.rule.evaluate, "R");
+			const id = ext(entry.id, "D");
+			const payload = `${ext(entry, "E")}.payload`;
+			return `\t\tcase ${k}: if (${rule}(e)) onMatch(${id}, ${payload}); break;`;
+		});
+		const init = `hits[${w}] | ${always[w]}${apart[w] !== 0 ? ` | (apart ? ${apart[w]} : 0)` : ""}`;
+		return [
+			`\tfor (let b = ${init}; b !== 0; ) {`,
+			`\t\tconst low = b & -b;`,
+			`\t\tb ^= low;`,
+			`\t\tswitch (31 - Math.clz32(low)) {`,
+			...cases.map((c) => `\t${c}`),
+			`\t\t}`,
+			`\t}`,
+		].join("\n");
 	});
 	const source = [
 		`"use strict";`,
@@ -475,11 +494,11 @@ const compileBucket = <T>(
 		...parts.map((p) => p.helper),
 		`return function ${name(`rules_${entries[0]?.rule.eventType}`)}(e, onMatch, hits) {`,
 		`\tconst n = K.event === e ? K.generation : NaN;`,
+		...always.map((_, w) => `\thits[${w}] = 0;`),
 		...parts.filter((p) => p.read !== "").map((p) => `\t${p.read}`),
 		...parts.map((p) => `\t${p.call}`),
-		`\tconst mark = hits.mark, stamp = hits.stamp;`,
-		...(processEvent?.aliased.some(Boolean) ? [`\tconst apart = e.${processEvent.own} !== e.process;`] : []),
-		...calls.map((c) => `\t${c}`),
+		...(apart.some((b) => b !== 0) ? [`\tconst apart = e.${processEvent?.own} !== e.process;`] : []),
+		...walks,
 		`};`,
 	].join("\n");
 	return externals.instantiate<(e: Event, onMatch: (id: string, payload: T) => void, hits: Hits) => void>(
@@ -496,7 +515,6 @@ class Bucket<T> {
 	/** Marks by nesting depth: a callback may evaluate another event on this rule set. */
 	#hits: Hits[] = [];
 	#depth = 0;
-	#stamp = 0;
 
 	add(entry: Entry<T>): void {
 		this.entries.push(entry);
@@ -557,15 +575,9 @@ class Bucket<T> {
 		if (!this.#built) this.#build();
 		let hits = this.#hits[depth];
 		if (hits === undefined) {
-			hits = { mark: new Uint32Array(this.entries.length), stamp: 0 };
+			hits = new Uint32Array(Math.ceil(this.entries.length / 32));
 			this.#hits[depth] = hits;
 		}
-		// stamps are unique per evaluation, so marks left by others never match
-		if (++this.#stamp === 0xffffffff) {
-			for (const h of this.#hits) h.mark.fill(0);
-			this.#stamp = 1;
-		}
-		hits.stamp = this.#stamp;
 		this.#run(event, onMatch, hits);
 	}
 
