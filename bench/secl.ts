@@ -4,12 +4,15 @@
  * events (`secl-corpus.ts`), beside, in the same run:
  *
  * - a floor: a loop that only dispatches each event on its type (the memory cost of touching it);
+ * - the rule set in cache: each window of 1024 events evaluated twice, the second time timed
+ *   (the corpus is read once per pass, so the main figure pays memory latency on every event);
  * - the same rules without the approver index (every rule of the event's type);
  * - the same rules compiled to closures instead of generated code (`secl-closures.ts`);
  * - 24 rules hand-written as JS predicates (`secl-handwritten.ts`) against the same rules
  *   compiled, after checking that both give the same matches on every event.
  *
- * Targets: ≥ 2M events/s on the mix; compiled ≤ 1.5× the hand-written time on the rule subset.
+ * Targets: ≥ 2M events/s on the mix (the main figure, not the one in cache); compiled ≤ 1.5×
+ * the hand-written time on the rule subset.
  * Each figure is the best of several passes (the machine is shared); before each pass of rules,
  * every process gets fresh argv and envp arrays, so that no pass finds the values derived from
  * them already computed. A last line splits the indexed time by event type.
@@ -26,8 +29,17 @@ import { HANDWRITTEN } from "./secl-handwritten.ts";
 const EVENTS = 200_000;
 const PASSES = 7;
 
-/** Best time of `passes` runs of `fn`, in ns per event; `setup` runs untimed before each. */
-const bestNsPerEvent = (events: number, fn: () => void, setup?: () => void, passes = PASSES): number => {
+/**
+ * Best time of `passes` runs of `fn`, in ns per event; `setup` runs untimed before each. `timed`
+ * gives the ms of a run that times only part of itself (the run's whole time otherwise).
+ */
+const bestNsPerEvent = (
+	events: number,
+	fn: () => void,
+	setup?: () => void,
+	passes = PASSES,
+	timed?: () => number,
+): number => {
 	setup?.();
 	fn();
 	let best = Number.POSITIVE_INFINITY;
@@ -35,7 +47,7 @@ const bestNsPerEvent = (events: number, fn: () => void, setup?: () => void, pass
 		setup?.();
 		const t0 = performance.now();
 		fn();
-		best = Math.min(best, performance.now() - t0);
+		best = Math.min(best, timed ? timed() : performance.now() - t0);
 	}
 	return (best * 1e6) / events;
 };
@@ -150,6 +162,7 @@ export async function run(): Promise<Record<string, number>> {
 		for (const e of events) sink += floorTypes.get(e.type) ?? 0;
 	});
 	const fresh = () => freshProcesses(events);
+	let warmMs = 0;
 	const indexed = bestNsPerEvent(
 		events.length,
 		() => {
@@ -159,6 +172,27 @@ export async function run(): Promise<Record<string, number>> {
 		fresh,
 	);
 	const matchesPerPass = matched;
+	// the same in cache: each window of 1024 events evaluated twice, the second time timed (the
+	// events, the index and the code are then in cache, as for a batch its probe just decoded)
+	const WINDOW = 1024;
+	const warm = bestNsPerEvent(
+		events.length,
+		() => {
+			for (let b = 0; b < events.length; b += WINDOW) {
+				const end = Math.min(events.length, b + WINDOW);
+				for (let i = b; i < end; i++) ruleSet.evaluate(events[i] as Event, onMatch);
+				const t0 = performance.now();
+				for (let i = b; i < end; i++) ruleSet.evaluate(events[i] as Event, onMatch);
+				warmMs += performance.now() - t0;
+			}
+		},
+		() => {
+			fresh();
+			warmMs = 0;
+		},
+		3,
+		() => warmMs,
+	);
 	const perType = byTypeNs(events, (e) => ruleSet.evaluate(e, onMatch), fresh);
 
 	const generated = byType(
@@ -224,6 +258,7 @@ export async function run(): Promise<Record<string, number>> {
 		],
 		["floor (dispatch only)", fmt(floor)],
 		["rule set, indexed", fmt(indexed)],
+		["rule set, indexed, in cache", fmt(warm)],
 		["every rule, generated code", fmt(bruteForce)],
 		["every rule, closures", fmt(closureNs)],
 		[`${ids.length} rules hand-written`, fmt(handNs)],
@@ -249,6 +284,7 @@ export async function run(): Promise<Record<string, number>> {
 		floorNsPerEvent: Math.round(floor),
 		indexedNsPerEvent: Math.round(indexed),
 		indexedEventsPerSec: Math.round(1e9 / indexed),
+		indexedInCacheNsPerEvent: Math.round(warm),
 		everyRuleNsPerEvent: Math.round(bruteForce),
 		closuresNsPerEvent: Math.round(closureNs),
 		handWrittenNsPerEvent: Math.round(handNs),
