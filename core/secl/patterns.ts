@@ -635,6 +635,8 @@ export class Needles<T> {
 	#hasPairs = false;
 	/** The distinct first characters of the longer needles. */
 	readonly #firsts: number[] = [];
+	/** The distinct first two characters of the longer needles. */
+	readonly #leading: string[] = [];
 	readonly #found: T[] = [];
 	readonly #meter: Meter | undefined;
 
@@ -659,6 +661,7 @@ export class Needles<T> {
 		const map = single ? this.#single : this.#pairs;
 		const key = single ? c0 : c0 * 65536 + text.charCodeAt(1);
 		const list = map.get(key) ?? [];
+		if (!single && list.length === 0) this.#leading.push(text.slice(0, 2));
 		list.push(i);
 		map.set(key, list);
 		if (single) this.#hasSingle = true;
@@ -668,6 +671,15 @@ export class Needles<T> {
 			const bit = ((c0 << 7) + text.charCodeAt(1)) & 4095;
 			this.#filter[bit >>> 5] = (this.#filter[bit >>> 5] as number) | (1 << (bit & 31));
 		}
+	}
+
+	/**
+	 * The distinct first two characters of the needles, when every needle has two or more: a
+	 * value contains some needle only if it contains one of these (the rule set's substring index
+	 * searches for them first, inline).
+	 */
+	leadingPairs(): readonly string[] | undefined {
+		return this.#hasEmpty || this.#hasSingle ? undefined : this.#leading;
 	}
 
 	/** Whether `v` contains some needle. */

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { seededRandom } from "../../test/random.ts";
 import { setPath } from "../model/derive.ts";
 import { FieldRegistry } from "../model/registry.ts";
 import type { Event } from "../model/types.ts";
@@ -389,6 +390,65 @@ describe("what the index looks up", () => {
 		expect(dns("pool12.com")).toEqual({ evaluated: ["com", "short"], matched: ["com", "short"] });
 		expect(dns("a.pool1.co")).toEqual({ evaluated: [], matched: [] });
 		expect(dns("m")).toEqual({ evaluated: ["short"], matched: ["short"] });
+	});
+
+	test("prefixes and suffixes of any length, nested or not, are all found, and only they", () => {
+		// a small alphabet so that texts nest and share edges; lengths past the point where the
+		// generated code compares an edge by a loop rather than character by character
+		const r = seededRandom(7);
+		const word = (min: number, max: number) =>
+			Array.from({ length: min + Math.floor(r() * (max - min + 1)) }, () => "ab."[Math.floor(r() * 3)]).join(
+				"",
+			);
+		for (let round = 0; round < 20; round++) {
+			const texts = [...new Set(Array.from({ length: 40 }, () => word(1, 40)))];
+			const rules = Object.fromEntries(
+				texts.flatMap((t, i) => [
+					[`p${i}`, `exec.comm =~ "${t}*"`],
+					[`s${i}`, `exec.comm =~ "*${t}"`],
+				]),
+			);
+			const run = counting(rules);
+			for (let v = 0; v < 40; v++) {
+				// values grown from the texts, so that long edges are followed to their end
+				const base = texts[Math.floor(r() * texts.length)] as string;
+				const value = r() < 0.5 ? `${base}${word(0, 6)}` : `${word(0, 6)}${base}`;
+				const want = texts.flatMap((t, i) => [
+					...(value.startsWith(t) ? [`p${i}`] : []),
+					...(value.endsWith(t) ? [`s${i}`] : []),
+				]);
+				const order = Object.keys(rules);
+				want.sort((a, b) => order.indexOf(a) - order.indexOf(b));
+				expect({ value, ...run(exec({ "exec.comm": value })) }).toEqual({
+					value,
+					evaluated: want,
+					matched: want,
+				});
+			}
+		}
+	});
+
+	test("substrings that start with two pairs of characters: the value searched for the pairs first, then every one found", () => {
+		const r = seededRandom(9);
+		const word = (min: number, max: number) =>
+			Array.from({ length: min + Math.floor(r() * (max - min + 1)) }, () => "ab."[Math.floor(r() * 3)]).join(
+				"",
+			);
+		for (let round = 0; round < 20; round++) {
+			const texts = [...new Set(Array.from({ length: 30 }, () => `${r() < 0.5 ? "ab" : ".a"}${word(0, 5)}`))];
+			const rules = Object.fromEntries(texts.map((t, i) => [`r${i}`, `exec.comm =~ "*${t}*"`]));
+			const run = counting(rules);
+			for (let v = 0; v < 40; v++) {
+				const value =
+					r() < 0.5 ? word(0, 20) : `${word(0, 6)}${texts[Math.floor(r() * texts.length)]}${word(0, 6)}`;
+				const want = Object.keys(rules).filter((_, i) => value.includes(texts[i] as string));
+				expect({ value, ...run(exec({ "exec.comm": value })) }).toEqual({
+					value,
+					evaluated: want,
+					matched: want,
+				});
+			}
+		}
 	});
 
 	test("addresses are looked up in canonical form (IPv4-mapped IPv6 as IPv4)", () => {

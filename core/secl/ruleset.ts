@@ -50,11 +50,13 @@ export interface RuleSetStats {
 }
 
 /**
- * A radix trie of prefixes (`/etc/ssh/`, `python`) or, read from the end, of suffixes
- * (`.c3pool.com`): edges labelled with text, entries where a text ends. A value walks down as far
- * as it matches, collecting the entries it passes, so the cost is a few comparisons per branching
- * point on its way, however many texts there are (domain suffixes mostly end in `.com`: grouping
- * them by their last characters would compare each). A trie of suffixes holds them reversed.
+ * A radix trie of prefixes (`/etc/ssh/`, `python`) and whole values or, read from the end, of
+ * suffixes (`.c3pool.com`): edges labelled with text, entries where a text ends (those of a
+ * prefix, and those of a whole value, found only where the value ends too). A value walks down as
+ * far as it matches, collecting the entries it passes, so the cost is a few comparisons per
+ * branching point on its way, however many texts there are (domain suffixes mostly end in
+ * `.com`: grouping them by their last characters would compare each). A trie of suffixes holds
+ * them reversed. The walk is generated code ({@link TextTrie.source}).
  */
 class TextTrie {
 	readonly #root = newNode("");
@@ -66,6 +68,21 @@ class TextTrie {
 
 	/** The entry list of a prefix (added when new). */
 	addPrefix(text: string): number[] {
+		return this.#nodeOf(text).entries;
+	}
+
+	/** The entry list of a whole value (added when new). */
+	addExact(text: string): number[] {
+		return this.#nodeOf(text).whole;
+	}
+
+	/** The entry list of a suffix (added when new), kept as a prefix of the reversed text. */
+	addSuffix(text: string): number[] {
+		return this.addPrefix(reversed(text));
+	}
+
+	/** The node where `text` ends, the edges on its way split or added as needed. */
+	#nodeOf(text: string): TrieNode {
 		this.#size++;
 		let node = this.#root;
 		let pos = 0;
@@ -75,7 +92,7 @@ class TextTrie {
 			if (kid === undefined) {
 				const leaf = newNode(text.slice(pos));
 				setKid(node, c, leaf);
-				return leaf.entries;
+				return leaf;
 			}
 			// the common part of the edge and the rest of the text
 			const label = kid.label;
@@ -92,64 +109,95 @@ class TextTrie {
 			} else node = kid;
 			pos += k;
 		}
-		return node.entries;
+		return node;
 	}
 
-	/** The entry list of a suffix (added when new), kept as a prefix of the reversed text. */
-	addSuffix(text: string): number[] {
-		return this.addPrefix(text.split("").reverse().join(""));
-	}
-
-	/** Mark the entries of the prefixes of `v[0, n)`. */
-	prefixesOf(v: string, n: number, hits: Hits): void {
-		let node = this.#root;
-		if (node.entries.length > 0) addAll(hits, node.entries);
-		let pos = 0;
-		while (pos < n) {
-			const kid = kidOf(node, v.charCodeAt(pos));
-			if (kid === undefined) return;
-			// the label's first code matched; the rest compared in place (`startsWith` at an
-			// offset is a call into the runtime, dearer than these few reads)
-			const label = kid.label;
-			const m = label.length;
-			if (pos + m > n) return;
-			for (let k = 1; k < m; k++) if (label.charCodeAt(k) !== v.charCodeAt(pos + k)) return;
-			node = kid;
-			pos += m;
-			if (node.entries.length > 0) addAll(hits, node.entries);
-		}
-	}
-
-	/** Mark the entries of the suffixes of `v[0, n)` (in a trie filled by {@link addSuffix}). */
-	suffixesOf(v: string, n: number, hits: Hits): void {
-		let node = this.#root;
-		if (node.entries.length > 0) addAll(hits, node.entries);
-		// `pos` is the index of the next code to match, walking to the start
-		let pos = n - 1;
-		while (pos >= 0) {
-			const kid = kidOf(node, v.charCodeAt(pos));
-			if (kid === undefined) return;
-			const label = kid.label;
-			const m = label.length;
-			if (pos + 1 < m) return;
-			for (let k = 1; k < m; k++) if (label.charCodeAt(k) !== v.charCodeAt(pos - k)) return;
-			node = kid;
-			pos -= m;
-			if (node.entries.length > 0) addAll(hits, node.entries);
-		}
+	/**
+	 * JavaScript for a function `name(v, end, hits)` that marks the entries of the texts that are
+	 * prefixes of `v[0, end)` (suffixes, for a trie filled by {@link addSuffix}): the trie unrolled
+	 * into nested `switch`es on the character after each node, each edge's label compared in
+	 * place at a position known when the code is generated (from the start, or back from `end`),
+	 * and each node's entries set as constant bits. The engine compiles the switches to jumps, so
+	 * a value costs a few comparisons per node on its way, with no node read from memory.
+	 */
+	source(name: string, fromEnd: boolean, x: (value: unknown, prefix: string) => string): string {
+		const at = (k: number) => (fromEnd ? `v.charCodeAt(end - ${k + 1})` : `v.charCodeAt(${k})`);
+		/** The test that `label` minus its first character follows at `depth + 1`. */
+		const rest = (label: string, depth: number): string[] => {
+			if (label.length > LONG_LABEL) {
+				const tail = JSON.stringify(label.slice(1));
+				return [
+					fromEnd
+						? `${x(endsAt, "T")}(v, end - ${depth + 2}, ${tail})`
+						: `${x(startsAt, "T")}(v, ${depth + 1}, ${tail})`,
+				];
+			}
+			return Array.from(
+				{ length: label.length - 1 },
+				(_, k) => `${at(depth + k + 1)} === ${label.charCodeAt(k + 1)}`,
+			);
+		};
+		const lines = [`function ${name}(v, end, hits) {`];
+		const emit = (node: TrieNode, depth: number, level: number): void => {
+			const indent = "\t".repeat(Math.min(level, 12));
+			if (node.entries.length > 0) lines.push(`${indent}${markSource(node.entries)}`);
+			if (node.whole.length > 0)
+				lines.push(`${indent}if (end === ${depth}) { ${markSource(node.whole)} return; }`);
+			if (node.kids.length === 0) return;
+			lines.push(`${indent}switch (${at(depth)}) {`);
+			node.kids.forEach((kid, i) => {
+				const label = kid.label;
+				lines.push(`${indent}\tcase ${node.firsts[i]}:`);
+				lines.push(
+					`${indent}\t\tif (${[`end >= ${depth + label.length}`, ...rest(label, depth)].join(" && ")}) {`,
+				);
+				emit(kid, depth + label.length, level + 3);
+				lines.push(`${indent}\t\t}`, `${indent}\t\treturn;`);
+			});
+			lines.push(`${indent}}`);
+		};
+		emit(this.#root, 0, 1);
+		lines.push("}");
+		return lines.join("\n");
 	}
 }
+
+/** Labels longer than this are compared by a loop rather than one test per character. */
+const LONG_LABEL = 16;
+
+/** Whether `s` is in `v` from `at` on. */
+const startsAt = (v: string, at: number, s: string): boolean => {
+	for (let k = 0; k < s.length; k++) if (v.charCodeAt(at + k) !== s.charCodeAt(k)) return false;
+	return true;
+};
+
+/** Whether `s` is in `v` read backwards from `at` (`s[0]` at `at`, `s[1]` before it…). */
+const endsAt = (v: string, at: number, s: string): boolean => {
+	for (let k = 0; k < s.length; k++) if (v.charCodeAt(at - k) !== s.charCodeAt(k)) return false;
+	return true;
+};
+
+/** JavaScript that sets the marks of `entries` in `hits`: one constant per word of marks. */
+const markSource = (entries: readonly number[]): string => {
+	const words = new Map<number, number>();
+	for (const i of entries) words.set(i >>> 5, ((words.get(i >>> 5) ?? 0) | (1 << (i & 31))) >>> 0);
+	return [...words].map(([w, bits]) => `hits[${w}] |= ${bits};`).join(" ");
+};
 
 interface TrieNode {
 	readonly label: string;
 	/** Entries of the prefix ending here. */
 	readonly entries: number[];
+	/** Entries of the value ending here: the whole value, not a prefix of it. */
+	readonly whole: number[];
 	/** Children, and the first code of each one's label (compact: the trie shares the cache with events). */
 	readonly firsts: number[];
 	readonly kids: TrieNode[];
 }
 
-const newNode = (label: string): TrieNode => ({ label, entries: [], firsts: [], kids: [] });
+const newNode = (label: string): TrieNode => ({ label, entries: [], whole: [], firsts: [], kids: [] });
+
+const reversed = (text: string): string => text.split("").reverse().join("");
 
 const kidOf = (node: TrieNode, c: number): TrieNode | undefined => {
 	const firsts = node.firsts;
@@ -164,58 +212,6 @@ const setKid = (node: TrieNode, c: number, kid: TrieNode): void => {
 		node.firsts.push(c);
 		node.kids.push(kid);
 	}
-};
-
-/**
- * A cheap necessary condition for a string to be a key of a map: a Bloom filter (8192 bits, two
- * probes) over a hash of the length and four characters (the first two and the last two). Most
- * values fail it and skip the map, whose memory is rarely in cache when events stream through;
- * the filter's 1 kB is.
- */
-class KeyFilter {
-	readonly #bits = new Uint32Array(256);
-	#size = 0;
-
-	get size(): number {
-		return this.#size;
-	}
-
-	add(key: string): void {
-		this.#size++;
-		const h = sampleHash(key, 0, key.length);
-		this.#set(h & 8191);
-		this.#set((h >>> 13) & 8191);
-	}
-
-	#set(bit: number): void {
-		this.#bits[bit >>> 5] = (this.#bits[bit >>> 5] as number) | (1 << (bit & 31));
-	}
-
-	/** Whether a key may be `v[from, to)`. */
-	may(v: string, from: number, to: number): boolean {
-		const h = sampleHash(v, from, to - from);
-		const a = h & 8191;
-		const b = (h >>> 13) & 8191;
-		const bits = this.#bits;
-		return (
-			((bits[a >>> 5] as number) & (1 << (a & 31))) !== 0 &&
-			((bits[b >>> 5] as number) & (1 << (b & 31))) !== 0
-		);
-	}
-}
-
-/** A hash of `s[from, from + n)` from its length and its first and last two characters. */
-const sampleHash = (s: string, from: number, n: number): number => {
-	if (n === 0) return 0x5bd1e995;
-	const end = from + n - 1;
-	let h = Math.imul(n, 0x9e3779b1);
-	h = Math.imul(h ^ s.charCodeAt(from), 0x85ebca6b);
-	h = Math.imul(h ^ s.charCodeAt(end), 0xc2b2ae35);
-	if (n > 2) {
-		h = Math.imul(h ^ s.charCodeAt(from + 1), 0x27d4eb2f);
-		h = Math.imul(h ^ s.charCodeAt(end - 1), 0x165667b1);
-	}
-	return (h ^ (h >>> 15)) >>> 0;
 };
 
 /**
@@ -234,22 +230,24 @@ const addAll = (hits: Hits, entries: readonly number[]): void => {
 	}
 };
 
+/** Up to this many pairs of first characters, the substrings of a field are searched for those first. */
+const INLINE_PAIRS = 2;
+
 /**
- * Rules indexed on one field of one bucket. Exact values and basenames in maps, behind a filter
- * on length and the first and last characters; prefixes (`/etc/ssh/`, `python` from
- * `~"python*"`) in a trie walked along the value as far as it goes, suffixes (`.icp0.io`) in one
- * walked from its end; substrings found in one walk over the value ({@link Needles}). An array
- * field is looked up element by element.
+ * Rules indexed on one field of one bucket. Exact strings and prefixes (`/etc/ssh/`, `python`
+ * from `~"python*"`) in a trie walked along the value as far as it goes; suffixes (`.icp0.io`) and
+ * basenames (`sh` from `~"/*\/bin/sh"`, as the suffix `/sh`) in one walked from its end; both
+ * compiled to code with the lookup. Substrings found in one walk over the value
+ * ({@link Needles}); numbers and booleans in a map. An array field is looked up element by
+ * element.
  */
 class FieldIndex {
-	readonly #exact = new Map<Scalar, number[]>();
-	readonly #exactStrings = new KeyFilter();
-	/** Whether some exact value is not a string (a number, a boolean). */
-	#scalars = false;
-	readonly #basenames = new Map<string, number[]>();
-	readonly #basenameFilter = new KeyFilter();
-	readonly #prefixes = new TextTrie();
-	readonly #suffixes = new TextTrie();
+	/** Exact values that are not strings (numbers, booleans). */
+	readonly #scalars = new Map<Scalar, number[]>();
+	/** Exact strings and prefixes, walked from the start of the value. */
+	readonly #forward = new TextTrie();
+	/** Suffixes and basenames, walked from the end of the value. */
+	readonly #backward = new TextTrie();
 	readonly #substrings = new Needles<number[]>();
 	readonly #substringLists = new Map<string, number[]>();
 	readonly #get: (e: Event) => unknown;
@@ -276,26 +274,24 @@ class FieldIndex {
 		for (const v of values) {
 			switch (v.kind) {
 				case "exact": {
-					const value = typeof v.value === "string" && fold ? fold(v.value) : v.value;
-					const list = this.#exact.get(value) ?? [];
+					if (typeof v.value === "string") {
+						push(this.#forward.addExact(fold ? fold(v.value) : v.value));
+						break;
+					}
+					const list = this.#scalars.get(v.value) ?? [];
 					push(list);
-					this.#exact.set(value, list);
-					if (typeof value === "string") this.#exactStrings.add(value);
-					else this.#scalars = true;
+					this.#scalars.set(v.value, list);
 					break;
 				}
-				case "basename": {
-					const list = this.#basenames.get(v.value) ?? [];
-					push(list);
-					this.#basenames.set(v.value, list);
-					this.#basenameFilter.add(v.value);
+				case "basename":
+					// the last segment of a path glob (`/*/bin/sh`): a path it matches ends with `/sh`
+					push(this.#backward.addSuffix(`/${v.value}`));
 					break;
-				}
 				case "prefix":
-					push(this.#prefixes.addPrefix(v.value));
+					push(this.#forward.addPrefix(v.value));
 					break;
 				case "suffix":
-					push(this.#suffixes.addSuffix(v.value));
+					push(this.#backward.addSuffix(v.value));
 					break;
 				case "substring": {
 					let list = this.#substringLists.get(v.value);
@@ -324,28 +320,27 @@ class FieldIndex {
 		one: string,
 	): { helper: string; read: string; call: string } {
 		const text: string[] = [];
-		if (this.#exactStrings.size > 0) {
-			const f = x(this.#exactStrings, "F");
-			const m = x(this.#exact, "X");
-			text.push(
-				`if (${f}.may(v, 0, end)) { const h = ${m}.get(end === v.length ? v : v.slice(0, end)); if (h !== undefined) addAll(hits, h); }`,
-			);
+		const tries: string[] = [];
+		if (this.#forward.size > 0) {
+			tries.push(this.#forward.source(`${one}_forward`, false, x));
+			text.push(`${one}_forward(v, end, hits);`);
 		}
-		if (this.#prefixes.size > 0) text.push(`${x(this.#prefixes, "P")}.prefixesOf(v, end, hits);`);
-		if (this.#suffixes.size > 0) text.push(`${x(this.#suffixes, "A")}.suffixesOf(v, end, hits);`);
-		if (this.#basenames.size > 0) {
-			const f = x(this.#basenameFilter, "F");
-			const m = x(this.#basenames, "B");
-			text.push(
-				`const from = end === 0 ? 0 : v.lastIndexOf("/", end - 1) + 1;`,
-				`if (${f}.may(v, from, end)) { const h = ${m}.get(from === 0 && end === v.length ? v : v.slice(from, end)); if (h !== undefined) addAll(hits, h); }`,
-			);
+		if (this.#backward.size > 0) {
+			tries.push(this.#backward.source(`${one}_backward`, true, x));
+			text.push(`${one}_backward(v, end, hits);`);
 		}
 		if (this.#substrings.size > 0) {
 			const n = x(this.#substrings, "S");
-			text.push(`{ const k = ${n}.find(v, end); for (let j = 0; j < k; j++) addAll(hits, ${n}.found(j)); }`);
+			const find = `{ const k = ${n}.find(v, end); for (let j = 0; j < k; j++) addAll(hits, ${n}.found(j)); }`;
+			// with few pairs of first characters, the value is searched for them first (most
+			// values hold none): `indexOf` inline costs a third of a call to the generic search
+			const pairs = this.#substrings.leadingPairs();
+			if (pairs !== undefined && pairs.length <= INLINE_PAIRS) {
+				const any = pairs.map((p) => `((q = v.indexOf(${JSON.stringify(p)})) >= 0 && q + 2 <= end)`);
+				text.push(`{ let q; if (${any.join(" || ")}) ${find} }`);
+			} else text.push(find);
 		}
-		const lines: string[] = [];
+		const lines: string[] = [...tries];
 		if (text.length > 0)
 			lines.push(`function ${one}_text(v, end, hits) {`, ...text.map((l) => `\t${l}`), "}");
 		// `n` is the length of a string value, -1 for other values
@@ -357,8 +352,11 @@ class FieldIndex {
 					: `\tif (n >= 0) { const v = ${x(this.#fold, "N")}(value); return ${one}_text(v, v.length, hits); }`,
 			);
 		}
-		if (this.#scalars) {
-			lines.push(`\tconst h = ${x(this.#exact, "X")}.get(value);`, "\tif (h !== undefined) addAll(hits, h);");
+		if (this.#scalars.size > 0) {
+			lines.push(
+				`\tconst h = ${x(this.#scalars, "X")}.get(value);`,
+				"\tif (h !== undefined) addAll(hits, h);",
+			);
 		}
 		lines.push("}");
 		const each = (list: string) =>
@@ -378,7 +376,7 @@ class FieldIndex {
 				call: `if (t[${s}] === n) { const a = w[${s}]; ${each("a")} } else { const it = ${items}(e); for (let k = 0; k < it.length; k++) { const a = ${get}(it[k], e); if (Array.isArray(a)) { ${each("a")} } else ${one}(a, typeof a === "string" ? a.length : -1, hits); } }`,
 			};
 		}
-		if (owner !== undefined && text.length > 0 && !this.#scalars && this.#fold === undefined) {
+		if (owner !== undefined && text.length > 0 && this.#scalars.size === 0 && this.#fold === undefined) {
 			// env names: as `envs` in derive.ts reads them (literal names first), but each looked up
 			// in its entry unless a rule already derived them for this event
 			const process = `e${owner.map((k) => `?.${k}`).join("")}`;
