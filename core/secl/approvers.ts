@@ -13,10 +13,12 @@
  * that type can then match a rule only if, for every listed field, its value is approved.
  *
  * Index keys ({@link indexKeysOf}) are the rule set's own, wider reading of the same idea: they
- * may span several fields (`a || b` on different fields), look at array elements, and use text a
- * value contains or ends with; {@link selectivity} estimates how often a value passes.
+ * may span several fields (`a || b` on different fields), come in pairs that must both hold
+ * (`a && b`), look at array elements, use text a value contains or ends with and bits an integer
+ * has set; {@link selectivity} estimates how often a value passes.
  */
 import type { RegisteredField } from "../model/registry.ts";
+import { constantOf } from "./codegen.ts";
 import type { CompiledRule } from "./compile.ts";
 import type { ApproverValue, IndexValue, Ir } from "./ir.ts";
 
@@ -112,6 +114,9 @@ export const selectivity = (v: IndexValue): number => {
 			return v.value.endsWith("/") ? directories(v.value) : byLength(v.value);
 		case "suffix":
 			return byLength(v.value);
+		case "mask":
+			// flags and modes: a bit such as O_CREAT or S_ISUID is set on some events, not most
+			return 0.3;
 		case "substring":
 			// a directory anywhere in a path passes more often than at its start
 			return v.value.startsWith("/") && v.value.endsWith("/")
@@ -149,6 +154,11 @@ const byLength = (text: string): number =>
 export interface IndexKey {
 	readonly fields: ReadonlyMap<string, { readonly field: RegisteredField; readonly values: IndexValue[] }>;
 	readonly score: number;
+	/**
+	 * A second key that must hold too (the rule is `a && b` and each side has a key): the rule
+	 * runs only when both find it. `score` is then that of both.
+	 */
+	readonly also?: IndexKey;
 }
 
 const MAX_KEYS = 6;
@@ -167,37 +177,121 @@ const keyOf = (fields: Map<string, { field: RegisteredField; values: IndexValue[
 
 const byScore = (a: IndexKey, b: IndexKey) => a.score - b.score;
 
+type KeyFields = IndexKey["fields"];
+
+/** The fields of `x` and `y` united: a value passing either passes. */
+const unite = (x: KeyFields, y: KeyFields): Map<string, { field: RegisteredField; values: IndexValue[] }> => {
+	const merged = new Map<string, { field: RegisteredField; values: IndexValue[] }>();
+	for (const [name, f] of [...x, ...y]) {
+		const have = merged.get(name);
+		merged.set(name, { field: f.field, values: have ? union(have.values, f.values) : [...f.values] });
+	}
+	return merged;
+};
+
+/** Both keys, each a necessary condition: the pair is one too, and narrower (taken as independent). */
+const both = (x: IndexKey, y: IndexKey): IndexKey => ({
+	fields: x.fields,
+	score: x.score * y.score,
+	also: y,
+});
+
+/** A key's text: fields, values, and the key that must hold with it. */
+const signature = (k: IndexKey): string =>
+	[...k.fields]
+		.map(([name, f]) => `${name}=${f.values.map(key).join(",")}`)
+		.sort()
+		.join(";") + (k.also ? ` & ${signature(k.also)}` : "");
+
+/** `keys` without repeats (both sides of a rule often give the same key). */
+const distinct = (keys: readonly IndexKey[]): IndexKey[] => {
+	const seen = new Set<string>();
+	return keys.filter((k) => {
+		const s = signature(k);
+		if (seen.has(s)) return false;
+		seen.add(s);
+		return true;
+	});
+};
+
+/** Keys of one condition (no `also`). */
+const single = (keys: readonly IndexKey[]): IndexKey[] => keys.filter((k) => k.also === undefined);
+
+/**
+ * `field & C > 0` (or `>= k` with k ≥ 1, or `!= 0`) on a scalar integer field, `C` a constant
+ * within 31 bits: true only if the field has some bit of `C` set (a test JavaScript's 32-bit `&`
+ * makes exactly, as the generated rules do).
+ */
+const maskTest = (ir: Extract<Ir, { k: "test" }>): { field: RegisteredField; bits: number } | undefined => {
+	const a = ir.a;
+	if (a.k !== "bit" || a.o !== "&" || ir.many) return undefined;
+	const [f, c] = a.a.k === "field" ? [a.a, a.b] : a.b.k === "field" ? [a.b, a.a] : [undefined, undefined];
+	if (f?.k !== "field" || c === undefined || f.f.type !== "int" || f.f.array === true) return undefined;
+	const bits = constantOf(c);
+	if (bits === undefined || !Number.isInteger(bits) || bits <= 0 || bits >= 2 ** 31) return undefined;
+	const p = ir.pred;
+	const nonzero =
+		(ir.q === "any" && p.p === "ord" && ((p.o === ">" && p.v >= 0) || (p.o === ">=" && p.v >= 1))) ||
+		(ir.q === "none" && p.p === "eq" && p.v === 0);
+	return nonzero ? { field: f.f, bits } : undefined;
+};
+
 /**
  * The index keys of a checked rule, best first: each alone is a necessary condition. `a && b`
- * offers the keys of both sides; `a || b` needs one key of each side, merged (so a rule that is
- * `exec.file.name == "x" || process.args_flags == "y"` is found under either field); a test
- * gives a key when its values can be enumerated (approvers, substrings, suffixes), array fields
- * included. An empty list: the rule must run on every event of its type.
+ * offers the keys of both sides, and pairs of them, one of each side, both required (`also`: a
+ * rule on `open.file.path =~ "/etc/pam.d/*" && open.flags & O_WRONLY > 0` runs only on writes
+ * under `/etc/pam.d/`); `a || b` needs one key of each side, merged (so a rule that is
+ * `exec.file.name == "x" || process.args_flags == "y"` is found under either field; two pairs
+ * merge half by half); a test gives a key when its values can be enumerated (approvers,
+ * substrings, suffixes), array fields included, and a test of bits (`open.flags & O_CREAT > 0`)
+ * gives a mask. An empty list: the rule must run on every event of its type.
  */
 export const indexKeysOf = (ir: Ir): IndexKey[] => {
 	switch (ir.k) {
 		case "test": {
+			const mask = maskTest(ir);
+			if (mask !== undefined)
+				return [
+					keyOf(
+						new Map([[mask.field.name, { field: mask.field, values: [{ kind: "mask", value: mask.bits }] }]]),
+					),
+				];
 			const values = ir.pred.index ?? ir.pred.approvers;
 			if (ir.a.k !== "field" || ir.q !== "any" || !values || values.length === 0) return [];
 			return [keyOf(new Map([[ir.a.f.name, { field: ir.a.f, values: [...values] }]]))];
 		}
-		case "and":
-			return [...indexKeysOf(ir.a), ...indexKeysOf(ir.b)].sort(byScore).slice(0, MAX_KEYS);
+		case "and": {
+			// each side's keys, and pairs of them (one condition of each side, both required)
+			const a = indexKeysOf(ir.a);
+			const b = indexKeysOf(ir.b);
+			const pairs = single(a)
+				.slice(0, 2)
+				.flatMap((x) =>
+					single(b)
+						.slice(0, 2)
+						.map((y) => both(x, y)),
+				);
+			// the best of both kinds: a pair needs two lookups, a single key may be looked up anyway
+			const all = distinct([...a, ...b, ...pairs]).sort(byScore);
+			return [
+				...all.filter((k) => k.also === undefined).slice(0, MAX_KEYS),
+				...all.filter((k) => k.also !== undefined).slice(0, MAX_KEYS),
+			].sort(byScore);
+		}
 		case "or": {
-			const a = indexKeysOf(ir.a).slice(0, 2);
-			const b = indexKeysOf(ir.b).slice(0, 2);
+			// one key of each side, united (a pair with a pair: both halves united); and the best
+			// single keys united, so that a key of one condition is always offered
+			const a = indexKeysOf(ir.a);
+			const b = indexKeysOf(ir.b);
 			const out: IndexKey[] = [];
-			for (const x of a) {
-				for (const y of b) {
-					const merged = new Map<string, { field: RegisteredField; values: IndexValue[] }>();
-					for (const [name, f] of [...x.fields, ...y.fields]) {
-						const have = merged.get(name);
-						merged.set(name, { field: f.field, values: have ? union(have.values, f.values) : f.values });
-					}
-					out.push(keyOf(merged));
-				}
-			}
-			return out.sort(byScore);
+			const add = (x: IndexKey, y: IndexKey) => {
+				const key = keyOf(unite(x.fields, y.fields));
+				out.push(x.also && y.also ? both(key, keyOf(unite(x.also.fields, y.also.fields))) : key);
+			};
+			for (const x of a.slice(0, 2)) for (const y of b.slice(0, 2)) add(x, y);
+			const [x, y] = [single(a)[0], single(b)[0]];
+			if (x && y) add(x, y);
+			return distinct(out).sort(byScore);
 		}
 		case "exists":
 			return indexKeysOf(ir.body);

@@ -68,7 +68,7 @@ const compare = (x: number, op: string, y: number): boolean =>
 						: x !== y;
 
 /** The value of an integer expression made only of literals and bit operations, if it is one. */
-const constantOf = (ir: Ir): number | undefined => {
+export const constantOf = (ir: Ir): number | undefined => {
 	if (ir.k === "lit") return typeof ir.v === "number" ? ir.v : undefined;
 	if (ir.k === "bnot") {
 		const a = constantOf(ir.a);

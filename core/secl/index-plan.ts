@@ -24,6 +24,7 @@ const TABLE_COST: Record<IndexValue["kind"], number> = {
 	prefix: 30,
 	suffix: 15,
 	substring: 55,
+	mask: 2,
 };
 /** Reading a field for the index, on top of the field's own cost. */
 const READ_COST = 10;
@@ -79,14 +80,17 @@ export const planIndex = (
 		r.keys
 			.filter((k) => k.score < 1)
 			.map((key) => {
-				const resources: number[] = [];
-				for (const [name, { field, values }] of key.fields) {
-					resources.push(idOf(name, readCost(field as RegisteredField), name));
-					const many = field.array === true ? ELEMENTS : 1;
-					for (const kind of new Set(values.map((v) => v.kind)))
-						resources.push(idOf(`${name}\u0000${kind}`, many * TABLE_COST[kind]));
+				const resources = new Set<number>();
+				// a key and the key that must hold with it (`also`) are both looked up
+				for (let k: IndexKey | undefined = key; k !== undefined; k = k.also) {
+					for (const [name, { field, values }] of k.fields) {
+						resources.add(idOf(name, readCost(field as RegisteredField), name));
+						const many = field.array === true ? ELEMENTS : 1;
+						for (const kind of new Set(values.map((v) => v.kind)))
+							resources.add(idOf(`${name}\u0000${kind}`, many * TABLE_COST[kind]));
+					}
 				}
-				return { key, resources, cost: key.score * (r.cost + CALL_COST) };
+				return { key, resources: [...resources], cost: key.score * (r.cost + CALL_COST) };
 			}),
 	);
 	const alone = rules.map((r) => r.cost + CALL_COST);

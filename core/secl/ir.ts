@@ -20,12 +20,15 @@ export type ApproverValue =
 	| { readonly kind: "basename"; readonly value: string; readonly caseInsensitive?: true };
 
 /**
- * What a rule set's index may look a value up by: the approver kinds, and text the value must
- * contain or end with (from unanchored patterns, which approvers do not express).
+ * What a rule set's index may look a value up by: the approver kinds, text the value must
+ * contain or end with (from unanchored patterns, which approvers do not express), and bits of
+ * an integer of which one must be set.
  */
 export type IndexValue =
 	| ApproverValue
-	| { readonly kind: "substring" | "suffix"; readonly value: string; readonly caseInsensitive?: true };
+	| { readonly kind: "substring" | "suffix"; readonly value: string; readonly caseInsensitive?: true }
+	/** An integer with some bit of this mask set (`open.flags & O_CREAT > 0`). */
+	| { readonly kind: "mask"; readonly value: number; readonly caseInsensitive?: undefined };
 
 /**
  * A test applied to each value of an operand. `eq`, `ord` and `set` are inlined by the code

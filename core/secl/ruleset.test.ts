@@ -4,6 +4,7 @@ import { setPath } from "../model/derive.ts";
 import { FieldRegistry } from "../model/registry.ts";
 import type { Event } from "../model/types.ts";
 import { eventFromValues } from "../model/values.ts";
+import { indexKeysOf } from "./approvers.ts";
 import { approversOf, compile, MacroStore, RuleSet, type SeclContext, VariableStore } from "./index.ts";
 import { envOwnerOf } from "./ruleset.ts";
 
@@ -449,6 +450,54 @@ describe("what the index looks up", () => {
 				});
 			}
 		}
+	});
+
+	test("a test of bits of an integer field is a key: the mask of bits one of which must be set", () => {
+		const masks = (expr: string) =>
+			indexKeysOf(compile(expr, context()).ir)
+				.filter((k) => k.also === undefined)
+				.flatMap((k) =>
+					[...k.fields].flatMap(([name, f]) => f.values.map((v) => `${name} ${v.kind} ${v.value}`)),
+				);
+		expect(masks("open.flags & O_CREAT > 0")).toEqual(["open.flags mask 64"]);
+		expect(masks("open.flags & (O_CREAT | O_TRUNC) != 0")).toEqual(["open.flags mask 576"]);
+		expect(masks("O_TRUNC & open.flags >= 1")).toEqual(["open.flags mask 512"]);
+		// not a necessary condition of bits set: none clear, compared with 0 only, or no constant
+		expect(masks("open.flags & O_CREAT == 0")).toEqual([]);
+		expect(masks("open.flags & O_CREAT >= 0")).toEqual([]);
+		expect(masks("open.flags & open.mode > 0")).toEqual([]);
+	});
+
+	test("a rule on bits of a flag field runs only on events with one of them set", () => {
+		const run = counting({
+			...many(30, (i) => `open.file.path == "/f${i}"`),
+			created: "open.flags & O_CREAT > 0 && open.file.mode > 5",
+		});
+		const open = (flags: number) =>
+			run(event("open", { "open.file.path": "/x", "open.flags": flags, "open.file.mode": 6 }));
+		expect(open(0)).toEqual({ evaluated: [], matched: [] });
+		expect(open(64 | 1)).toEqual({ evaluated: ["created"], matched: ["created"] });
+	});
+
+	test("a rule that is A && B with a key on each side runs only when both keys find it", () => {
+		// each rule needs its directory and a written file: neither alone is enough to run it
+		const run = counting(
+			many(30, (i) => `open.file.path =~ "/d${i}/*" && open.flags & (O_WRONLY | O_RDWR) > 0`),
+		);
+		const open = (path: string, flags: number) =>
+			run(event("open", { "open.file.path": path, "open.flags": flags }));
+		expect(open("/d3/x", 0)).toEqual({ evaluated: [], matched: [] });
+		expect(open("/elsewhere/x", 1)).toEqual({ evaluated: [], matched: [] });
+		expect(open("/d3/x", 2)).toEqual({ evaluated: ["r3"], matched: ["r3"] });
+		// the pair's marks are reset between events
+		expect(open("/d4/x", 0)).toEqual({ evaluated: [], matched: [] });
+		// more than 32 rules: pairs in the second word of marks too
+		const wide = counting(many(70, (i) => `open.file.path =~ "/d${i}/*" && open.flags & O_CREAT > 0`));
+		const created = (path: string, flags: number) =>
+			wide(event("open", { "open.file.path": path, "open.flags": flags }));
+		expect(created("/d65/x", 64)).toEqual({ evaluated: ["r65"], matched: ["r65"] });
+		expect(created("/d65/x", 1)).toEqual({ evaluated: [], matched: [] });
+		expect(created("/d1/x", 64)).toEqual({ evaluated: ["r1"], matched: ["r1"] });
 	});
 
 	test("addresses are looked up in canonical form (IPv4-mapped IPv6 as IPv4)", () => {

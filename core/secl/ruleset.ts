@@ -3,13 +3,15 @@
  * bucket indexed, so an event only runs the rules that can match it.
  *
  * Each rule offers index keys (`indexKeysOf` in `approvers.ts`: necessary conditions such as
- * "`exec.file.name` is one of these, or `process.args_flags` has one of those"), and the bucket
- * indexes each rule by the key `planIndex` (`index-plan.ts`) finds worth its lookups; rules with
- * no such key run on every event. A field index holds exact values, prefixes (a radix trie),
- * suffixes, basenames and substrings, and looks up every element of an array field. A bucket is
- * evaluated by one generated function: the lookups, then, in the order the rules were added,
- * each rule the lookups found or that has no key. Keys are necessary conditions, so the index
- * never skips a rule that would match.
+ * "`exec.file.name` is one of these, or `process.args_flags` has one of those", or a pair of
+ * such conditions that must both hold), and the bucket indexes each rule by the key `planIndex`
+ * (`index-plan.ts`) finds worth its lookups; rules with no such key run on every event. A field
+ * index holds exact values, prefixes (a radix trie), suffixes, basenames, substrings and bit
+ * masks, and looks up every element of an array field. A bucket is evaluated by one generated
+ * function: the lookups, which set a mark per rule found (a paired key's second condition sets a
+ * mark of its own, and the rule counts as found only with both), then, in the order the rules
+ * were added, each rule found or without a key. Keys are necessary conditions, so the index never
+ * skips a rule that would match.
  *
  * When to use: the rule engine builds one per loaded policy set and calls {@link RuleSet.evaluate}
  * for each event; {@link RuleSet.approvers} feeds in-kernel filters.
@@ -244,6 +246,8 @@ const INLINE_PAIRS = 2;
 class FieldIndex {
 	/** Exact values that are not strings (numbers, booleans). */
 	readonly #scalars = new Map<Scalar, number[]>();
+	/** Bit masks of integers, one of whose bits must be set. */
+	readonly #masks = new Map<number, number[]>();
 	/** Exact strings and prefixes, walked from the start of the value. */
 	readonly #forward = new TextTrie();
 	/** Suffixes and basenames, walked from the end of the value. */
@@ -287,6 +291,12 @@ class FieldIndex {
 					// the last segment of a path glob (`/*/bin/sh`): a path it matches ends with `/sh`
 					push(this.#backward.addSuffix(`/${v.value}`));
 					break;
+				case "mask": {
+					const list = this.#masks.get(v.value) ?? [];
+					push(list);
+					this.#masks.set(v.value, list);
+					break;
+				}
 				case "prefix":
 					push(this.#forward.addPrefix(v.value));
 					break;
@@ -358,6 +368,9 @@ class FieldIndex {
 				"\tif (h !== undefined) addAll(hits, h);",
 			);
 		}
+		// masks are within 31 bits (see `indexKeysOf`): JavaScript's `&` tests them exactly
+		for (const [mask, entries] of this.#masks)
+			lines.push(`\tif (typeof value === "number" && (value & ${mask}) !== 0) { ${markSource(entries)} }`);
 		lines.push("}");
 		const each = (list: string) =>
 			`for (let i = 0; i < ${list}.length; i++) { const y = ${list}[i]; ${one}(y, typeof y === "string" ? y.length : -1, hits); }`;
@@ -376,7 +389,13 @@ class FieldIndex {
 				call: `if (t[${s}] === n) { const a = w[${s}]; ${each("a")} } else { const it = ${items}(e); for (let k = 0; k < it.length; k++) { const a = ${get}(it[k], e); if (Array.isArray(a)) { ${each("a")} } else ${one}(a, typeof a === "string" ? a.length : -1, hits); } }`,
 			};
 		}
-		if (owner !== undefined && text.length > 0 && this.#scalars.size === 0 && this.#fold === undefined) {
+		if (
+			owner !== undefined &&
+			text.length > 0 &&
+			this.#scalars.size === 0 &&
+			this.#masks.size === 0 &&
+			this.#fold === undefined
+		) {
 			// env names: as `envs` in derive.ts reads them (literal names first), but each looked up
 			// in its entry unless a rule already derived them for this event
 			const process = `e${owner.map((k) => `?.${k}`).join("")}`;
@@ -418,9 +437,12 @@ const renameFields = (key: IndexKey, rename: (name: string) => string): IndexKey
 		const have = fields.get(to);
 		fields.set(to, have ? { field: have.field, values: [...have.values, ...f.values] } : f);
 	}
-	return fields.size === key.fields.size && [...fields.keys()].every((n) => key.fields.has(n))
+	const also = key.also && renameFields(key.also, rename);
+	return fields.size === key.fields.size &&
+		[...fields.keys()].every((n) => key.fields.has(n)) &&
+		also === key.also
 		? key
-		: { fields, score: key.score };
+		: { fields, score: key.score, ...(also ? { also } : {}) };
 };
 
 /**
@@ -452,6 +474,8 @@ const compileBucket = <T>(
 	entries: readonly Entry<T>[],
 	indexes: readonly FieldIndex[],
 	indexed: readonly boolean[],
+	/** Rules whose key has a second key that must hold too (its marks follow the rules' own). */
+	paired: readonly boolean[],
 	/** On exec and exit events: the type, and the rules to run unfiltered when `event.<type>` is not `event.process`. */
 	processEvent?: { own: string; aliased: readonly boolean[] },
 ): ((e: Event, onMatch: (id: string, payload: T) => void, hits: Hits) => void) => {
@@ -478,6 +502,11 @@ const compileBucket = <T>(
 		apart,
 		entries.flatMap((_, i) => (indexed[i] && processEvent?.aliased[i] ? [i] : [])),
 	);
+	const pairs = new Uint32Array(words);
+	addAll(
+		pairs,
+		entries.flatMap((_, i) => (paired[i] ? [i] : [])),
+	);
 	const walks = Array.from({ length: words }, (_, w) => {
 		const cases = entries.slice(w * 32, w * 32 + 32).map((entry, k) => {
 			const rule = ext(entry.rule.evaluate, "R");
@@ -498,7 +527,10 @@ const compileBucket = <T>(
 		].join("\n");
 	});
 	const calls = Array.from({ length: words }, (_, w) => {
-		const init = `hits[${w}] | ${always[w]}${apart[w] !== 0 ? ` | (apart ? ${apart[w]} : 0)` : ""}`;
+		// a paired rule's mark counts only with its second key's (`~pairs` keeps the others)
+		const found =
+			pairs[w] !== 0 ? `(hits[${w}] & (hits[${w + words}] | ${~(pairs[w] as number) >>> 0}))` : `hits[${w}]`;
+		const init = `${found} | ${always[w]}${apart[w] !== 0 ? ` | (apart ? ${apart[w]} : 0)` : ""}`;
 		return `\twalk_${w}(e, onMatch, ${init});`;
 	});
 	const source = [
@@ -508,7 +540,7 @@ const compileBucket = <T>(
 		...walks,
 		`return function ${name(`rules_${entries[0]?.rule.eventType}`)}(e, onMatch, hits) {`,
 		`\tconst n = K.event === e ? K.generation : NaN;`,
-		...Array.from({ length: words }, (_, w) => `\thits[${w}] = 0;`),
+		...Array.from({ length: pairs.some((b) => b !== 0) ? 2 * words : words }, (_, w) => `\thits[${w}] = 0;`),
 		...parts.filter((p) => p.read !== "").map((p) => `\t${p.read}`),
 		...parts.map((p) => `\t${p.call}`),
 		...(apart.some((b) => b !== 0) ? [`\tconst apart = e.${processEvent?.own} !== e.process;`] : []),
@@ -552,28 +584,37 @@ class Bucket<T> {
 			(f) => (envOwnerOf(f) === undefined ? fieldCost(f) : ARRAY_COST),
 		);
 		const indexes = new Map<string, FieldIndex>();
-		plan.forEach((key, i) => {
-			if (key === undefined) return;
+		// a rule's mark is entry `i`; the mark of the key that must hold with its key (`also`) is
+		// entry `i + second`, in the words of marks after the rules' own
+		const second = 32 * markWords(this.entries.length);
+		const index = (i: number, key: IndexKey, entry: number) => {
 			for (const [name, { field, values }] of key.fields) {
 				let index = indexes.get(name);
 				if (!index) {
 					index = new FieldIndex(field, (this.entries[i] as Entry<T>).rule.os);
 					indexes.set(name, index);
 				}
-				index.add(i, values);
+				index.add(entry, values);
 			}
+		};
+		plan.forEach((key, i) => {
+			if (key === undefined) return;
+			index(i, key, i);
+			if (key.also) index(i, key.also, i + second);
 		});
 		// rules whose key was on the field that is not the one looked up
-		const aliased = plan.map(
-			(key) =>
-				key !== undefined && [...key.fields].some(([name, { field }]) => indexes.get(name)?.field !== field),
-		);
+		const aliased = plan.map((key) => {
+			for (let k = key; k !== undefined; k = k.also)
+				if ([...k.fields].some(([name, { field }]) => indexes.get(name)?.field !== field)) return true;
+			return false;
+		});
 		this.#unindexed = plan.filter((k) => k === undefined).length;
 		this.#indexes = [...indexes.values()];
 		this.#run = compileBucket(
 			this.entries,
 			this.#indexes,
 			plan.map((k) => k !== undefined),
+			plan.map((k) => k?.also !== undefined),
 			own === undefined ? undefined : { own: type, aliased },
 		);
 		this.#hits = [];
@@ -589,7 +630,8 @@ class Bucket<T> {
 		if (!this.#built) this.#build();
 		let hits = this.#hits[depth];
 		if (hits === undefined) {
-			hits = new Uint32Array(markWords(this.entries.length));
+			// the rules' marks, then the marks of the keys that must hold with theirs
+			hits = new Uint32Array(2 * markWords(this.entries.length));
 			this.#hits[depth] = hits;
 		}
 		this.#run(event, onMatch, hits);
