@@ -210,26 +210,44 @@ const parseOptions = (argv: readonly string[]): readonly string[] => {
 	return out ?? EMPTY;
 };
 
-const PRIVATE_V4: Array<[number, number]> = [
-	[0x0a000000, 8],
-	[0xac100000, 12],
-	[0xc0a80000, 16],
-	[0x7f000000, 8],
-	[0xa9fe0000, 16],
-	[0x64400000, 10],
-	[0x00000000, 8],
-];
+/** Networks that are not routable on the internet: network, then mask (private, loopback, link-local, CGNAT, "this" network). */
+const PRIVATE_V4: ReadonlyArray<readonly [number, number]> = (
+	[
+		[0x0a000000, 8],
+		[0xac100000, 12],
+		[0xc0a80000, 16],
+		[0x7f000000, 8],
+		[0xa9fe0000, 16],
+		[0x64400000, 10],
+		[0x00000000, 8],
+	] as const
+).map(([net, bits]) => [net, (~0 << (32 - bits)) >>> 0] as const);
 
+/**
+ * A dotted-quad IPv4 address as a 32-bit number, undefined for anything else: four groups of
+ * one to three digits, each at most 255, read in one pass (no `split`: this runs on every event
+ * a rule asks `is_public` of).
+ */
 const v4ToInt = (ip: string): number | undefined => {
-	const parts = ip.split(".");
-	if (parts.length !== 4) return undefined;
 	let n = 0;
-	for (const p of parts) {
-		const b = Number(p);
-		if (!Number.isInteger(b) || b < 0 || b > 255) return undefined;
-		n = n * 256 + b;
+	let part = 0;
+	let digits = 0;
+	let dots = 0;
+	for (let i = 0; i < ip.length; i++) {
+		const c = ip.charCodeAt(i);
+		if (c === 46) {
+			if (digits === 0 || dots === 3) return undefined;
+			n = n * 256 + part;
+			part = 0;
+			digits = 0;
+			dots++;
+		} else if (c >= 48 && c <= 57 && digits < 3) {
+			part = part * 10 + (c - 48);
+			digits++;
+			if (part > 255) return undefined;
+		} else return undefined;
 	}
-	return n;
+	return dots === 3 && digits > 0 ? n * 256 + part : undefined;
 };
 
 /** True for addresses routable on the internet (not private, loopback, link-local or CGNAT). */
@@ -237,10 +255,7 @@ export const isPublicIp = (ip: string | undefined): boolean => {
 	if (!ip) return false;
 	const n = v4ToInt(ip);
 	if (n !== undefined) {
-		for (const [net, bits] of PRIVATE_V4) {
-			const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
-			if ((n & mask) >>> 0 === net) return false;
-		}
+		for (const [net, mask] of PRIVATE_V4) if ((n & mask) >>> 0 === net) return false;
 		return true;
 	}
 	const l = ip.toLowerCase();

@@ -151,6 +151,15 @@ describe("event model from Datadog's catalogue", () => {
 			expect(get("connect.addr.is_public", at(ip))).toBe(false);
 		}
 		expect(get("connect.addr.is_public", at("2001:4860::8888"))).toBe(true);
+		// the edges of the private ranges, and text that is not a dotted quad
+		expect(get("connect.addr.is_public", at("172.32.0.1"))).toBe(true);
+		expect(get("connect.addr.is_public", at("172.31.255.255"))).toBe(false);
+		expect(get("connect.addr.is_public", at("100.63.0.1"))).toBe(true);
+		expect(get("connect.addr.is_public", at("100.64.0.1"))).toBe(false);
+		expect(get("connect.addr.is_public", at("::ffff:8.8.4.4"))).toBe(true);
+		expect(get("connect.addr.is_public", at("::ffff:10.0.0.1"))).toBe(false);
+		for (const ip of ["1.2.3", "1.2.3.4.5", "1.2.3.256", "1..2.3", "1.2.3.", "a.b.c.d", "1.2.3.1234", ""])
+			expect(get("connect.addr.is_public", at(ip))).toBe(false);
 	});
 });
 
