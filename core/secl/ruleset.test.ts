@@ -227,6 +227,15 @@ describe("what the index looks up", () => {
 	const many = (n: number, rule: (i: number) => string) =>
 		Object.fromEntries(Array.from({ length: n }, (_, i) => [`r${i}`, rule(i)]));
 	const exec = (values: Record<string, unknown>) => event("exec", values);
+	/** Seeded random text over a small alphabet, so that texts nest and share edges. */
+	const randomText = (seed: number) => {
+		const r = seededRandom(seed);
+		const word = (min: number, max: number) =>
+			Array.from({ length: min + Math.floor(r() * (max - min + 1)) }, () => "ab."[Math.floor(r() * 3)]).join(
+				"",
+			);
+		return { r, word };
+	};
 
 	test("with more than 32 rules of a type: the keyed rules found and the unkeyed ones run, in add order, each event afresh", () => {
 		// 100 rules: every 7th has no key (runs on every event); the others are keyed on a name
@@ -394,13 +403,9 @@ describe("what the index looks up", () => {
 	});
 
 	test("prefixes and suffixes of any length, nested or not, are all found, and only they", () => {
-		// a small alphabet so that texts nest and share edges; lengths past the point where the
-		// generated code compares an edge by a loop rather than character by character
-		const r = seededRandom(7);
-		const word = (min: number, max: number) =>
-			Array.from({ length: min + Math.floor(r() * (max - min + 1)) }, () => "ab."[Math.floor(r() * 3)]).join(
-				"",
-			);
+		// lengths past the point where the generated code compares an edge by a loop rather than
+		// character by character
+		const { r, word } = randomText(7);
 		for (let round = 0; round < 20; round++) {
 			const texts = [...new Set(Array.from({ length: 40 }, () => word(1, 40)))];
 			const rules = Object.fromEntries(
@@ -430,11 +435,7 @@ describe("what the index looks up", () => {
 	});
 
 	test("substrings that start with two pairs of characters: the value searched for the pairs first, then every one found", () => {
-		const r = seededRandom(9);
-		const word = (min: number, max: number) =>
-			Array.from({ length: min + Math.floor(r() * (max - min + 1)) }, () => "ab."[Math.floor(r() * 3)]).join(
-				"",
-			);
+		const { r, word } = randomText(9);
 		for (let round = 0; round < 20; round++) {
 			const texts = [...new Set(Array.from({ length: 30 }, () => `${r() < 0.5 ? "ab" : ".a"}${word(0, 5)}`))];
 			const rules = Object.fromEntries(texts.map((t, i) => [`r${i}`, `exec.comm =~ "*${t}*"`]));
