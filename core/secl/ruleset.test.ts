@@ -318,6 +318,23 @@ describe("what the index looks up", () => {
 		});
 	});
 
+	test("env names and name prefixes only: each entry is walked up to its `=`, no further", () => {
+		const run = counting({
+			...many(30, (i) => `exec.envs in ["TOKEN_${i}"] && exec.comm != ""`),
+			aws: 'exec.envs in [~"AWS_*"]',
+		});
+		const envp = (...entries: string[]) => exec({ "exec.comm": "x", "exec.envp": entries });
+		expect(run(envp("TOKEN_5=a=b", "TOKEN_7", "AWS_KEY=1"))).toEqual({
+			evaluated: ["r5", "r7", "aws"],
+			matched: ["r5", "r7", "aws"],
+		});
+		// a longer name, a name in a value, a shorter name, an empty name
+		expect(run(envp("TOKEN_55=1", "X=TOKEN_9", "AWS=AWS_1", "TOKEN_=TOKEN_3", "=TOKEN_5"))).toEqual({
+			evaluated: [],
+			matched: [],
+		});
+	});
+
 	test("a rule on env names alone is worth a lookup: the index reads the entries, not derived names", () => {
 		const set = new RuleSet<null>(context());
 		set.add("preload", compile('exec.envs in [~"LD_PRELOAD=*/tmp/*"]', context()), null);

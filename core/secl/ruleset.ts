@@ -122,7 +122,18 @@ class TextTrie {
 	 * and each node's entries set as constant bits. The engine compiles the switches to jumps, so
 	 * a value costs a few comparisons per node on its way, with no node read from memory.
 	 */
-	source(name: string, fromEnd: boolean, x: (value: unknown, prefix: string) => string): string {
+	source(
+		name: string,
+		fromEnd: boolean,
+		x: (value: unknown, prefix: string) => string,
+		/**
+		 * A character that ends the text before `end` (`=` in an env entry `NAME=value`, looked up
+		 * by its name): a whole value also ends where it is. The walk needs no end found first:
+		 * an edge without it cannot go past it (an edge with it may, which finds a rule that
+		 * cannot match, never misses one).
+		 */
+		stop?: number,
+	): string {
 		const at = (k: number) => (fromEnd ? `v.charCodeAt(end - ${k + 1})` : `v.charCodeAt(${k})`);
 		/** The test that `label` minus its first character follows at `depth + 1`. */
 		const rest = (label: string, depth: number): string[] => {
@@ -144,7 +155,9 @@ class TextTrie {
 			const indent = "\t".repeat(Math.min(level, 12));
 			if (node.entries.length > 0) lines.push(`${indent}${markSource(node.entries)}`);
 			if (node.whole.length > 0)
-				lines.push(`${indent}if (end === ${depth}) { ${markSource(node.whole)} return; }`);
+				lines.push(
+					`${indent}if (end === ${depth}${stop === undefined ? "" : ` || ${at(depth)} === ${stop}`}) { ${markSource(node.whole)} return; }`,
+				);
 			if (node.kids.length === 0) return;
 			lines.push(`${indent}switch (${at(depth)}) {`);
 			node.kids.forEach((kid, i) => {
@@ -399,11 +412,17 @@ class FieldIndex {
 			// env names: as `envs` in derive.ts reads them (literal names first), but each looked up
 			// in its entry unless a rule already derived them for this event
 			const process = `e${owner.map((k) => `?.${k}`).join("")}`;
-			const end = x(envNameEnd, "L");
+			// with only exact names and prefixes, an entry is walked up to its `=` without finding
+			// the `=` first (most entries leave the trie at their first characters)
+			const forwardOnly = this.#backward.size === 0 && this.#substrings.size === 0;
+			if (forwardOnly) lines.push(this.#forward.source(`${one}_entry`, false, x, 61));
+			const lookup = forwardOnly
+				? `${one}_entry(entry, entry.length, hits)`
+				: `${one}_text(entry, ${x(envNameEnd, "L")}(entry), hits)`;
 			return {
 				helper: lines.join("\n"),
 				read: "",
-				call: `if (t[${s}] === n) { const a = w[${s}]; ${each("a")} } else { const p = ${process}; const names = p?.envs; if (names) { if (Array.isArray(names)) { ${each("names")} } } else { const envp = p?.envp; if (envp) for (let i = 0; i < envp.length; i++) { const entry = envp[i]; if (typeof entry === "string") ${one}_text(entry, ${end}(entry), hits); } } }`,
+				call: `if (t[${s}] === n) { const a = w[${s}]; ${each("a")} } else { const p = ${process}; const names = p?.envs; if (names) { if (Array.isArray(names)) { ${each("names")} } } else { const envp = p?.envp; if (envp) for (let i = 0; i < envp.length; i++) { const entry = envp[i]; if (typeof entry === "string") ${lookup}; } } }`,
 			};
 		}
 		if (this.#many)
