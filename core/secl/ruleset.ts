@@ -37,6 +37,7 @@ import { planIndex } from "./index-plan.ts";
 import { normalizeIp } from "./ip.ts";
 import type { IndexValue, Scalar } from "./ir.ts";
 import { foldFor, Needles, patternOptionsFor } from "./patterns.ts";
+import { TextTrie } from "./trie.ts";
 
 interface Entry<T> {
 	readonly id: string;
@@ -51,147 +52,6 @@ export interface RuleSetStats {
 	readonly buckets: Record<string, { rules: number; indexed: number; fields: string[] }>;
 }
 
-/**
- * A radix trie of prefixes (`/etc/ssh/`, `python`) and whole values or, read from the end, of
- * suffixes (`.c3pool.com`): edges labelled with text, entries where a text ends (those of a
- * prefix, and those of a whole value, found only where the value ends too). A value walks down as
- * far as it matches, collecting the entries it passes, so the cost is a few comparisons per
- * branching point on its way, however many texts there are (domain suffixes mostly end in
- * `.com`: grouping them by their last characters would compare each). A trie of suffixes holds
- * them reversed. The walk is generated code ({@link TextTrie.source}).
- */
-class TextTrie {
-	readonly #root = newNode("");
-	#size = 0;
-
-	get size(): number {
-		return this.#size;
-	}
-
-	/** The entry list of a prefix (added when new). */
-	addPrefix(text: string): number[] {
-		return this.#nodeOf(text).entries;
-	}
-
-	/** The entry list of a whole value (added when new). */
-	addExact(text: string): number[] {
-		return this.#nodeOf(text).whole;
-	}
-
-	/** The entry list of a suffix (added when new), kept as a prefix of the reversed text. */
-	addSuffix(text: string): number[] {
-		return this.addPrefix(reversed(text));
-	}
-
-	/** The node where `text` ends, the edges on its way split or added as needed. */
-	#nodeOf(text: string): TrieNode {
-		this.#size++;
-		let node = this.#root;
-		let pos = 0;
-		while (pos < text.length) {
-			const c = text.charCodeAt(pos);
-			const kid = kidOf(node, c);
-			if (kid === undefined) {
-				const leaf = newNode(text.slice(pos));
-				setKid(node, c, leaf);
-				return leaf;
-			}
-			// the common part of the edge and the rest of the text
-			const label = kid.label;
-			let k = 0;
-			while (k < label.length && pos + k < text.length && label.charCodeAt(k) === text.charCodeAt(pos + k))
-				k++;
-			if (k < label.length) {
-				// split the edge at k
-				const head = newNode(label.slice(0, k));
-				const tail: TrieNode = { ...kid, label: label.slice(k) };
-				setKid(head, tail.label.charCodeAt(0), tail);
-				setKid(node, c, head);
-				node = head;
-			} else node = kid;
-			pos += k;
-		}
-		return node;
-	}
-
-	/**
-	 * JavaScript for a function `name(v, end, hits)` that marks the entries of the texts that are
-	 * prefixes of `v[0, end)` (suffixes, for a trie filled by {@link addSuffix}): the trie unrolled
-	 * into nested `switch`es on the character after each node, each edge's label compared in
-	 * place at a position known when the code is generated (from the start, or back from `end`),
-	 * and each node's entries set as constant bits. The engine compiles the switches to jumps, so
-	 * a value costs a few comparisons per node on its way, with no node read from memory.
-	 */
-	source(
-		name: string,
-		fromEnd: boolean,
-		x: (value: unknown, prefix: string) => string,
-		/**
-		 * A character that ends the text before `end` (`=` in an env entry `NAME=value`, looked up
-		 * by its name): a whole value also ends where it is. The walk needs no end found first:
-		 * an edge without it cannot go past it (an edge with it may, which finds a rule that
-		 * cannot match, never misses one).
-		 */
-		stop?: number,
-	): string {
-		const at = (k: number) => (fromEnd ? `v.charCodeAt(end - ${k + 1})` : `v.charCodeAt(${k})`);
-		/** The test that `label` minus its first character follows at `depth + 1`. */
-		const rest = (label: string, depth: number): string[] => {
-			if (label.length > LONG_LABEL) {
-				const tail = JSON.stringify(label.slice(1));
-				return [
-					fromEnd
-						? `${x(endsAt, "T")}(v, end - ${depth + 2}, ${tail})`
-						: `${x(startsAt, "T")}(v, ${depth + 1}, ${tail})`,
-				];
-			}
-			return Array.from(
-				{ length: label.length - 1 },
-				(_, k) => `${at(depth + k + 1)} === ${label.charCodeAt(k + 1)}`,
-			);
-		};
-		const lines = [`function ${name}(v, end, hits) {`];
-		const emit = (node: TrieNode, depth: number, level: number): void => {
-			const indent = "\t".repeat(Math.min(level, 12));
-			if (node.entries.length > 0) lines.push(`${indent}${markSource(node.entries)}`);
-			if (node.whole.length > 0)
-				lines.push(
-					`${indent}if (end === ${depth}${stop === undefined ? "" : ` || ${at(depth)} === ${stop}`}) { ${markSource(node.whole)} return; }`,
-				);
-			if (node.kids.length === 0) return;
-			lines.push(`${indent}switch (${at(depth)}) {`);
-			node.kids.forEach((kid, i) => {
-				const label = kid.label;
-				lines.push(`${indent}\tcase ${node.firsts[i]}:`);
-				lines.push(
-					`${indent}\t\tif (${[`end >= ${depth + label.length}`, ...rest(label, depth)].join(" && ")}) {`,
-				);
-				emit(kid, depth + label.length, level + 3);
-				lines.push(`${indent}\t\t}`, `${indent}\t\treturn;`);
-			});
-			lines.push(`${indent}}`);
-		};
-		emit(this.#root, 0, 1);
-		lines.push("}");
-		return lines.join("\n");
-	}
-}
-
-/** Labels longer than this are compared by a loop rather than one test per character. */
-const LONG_LABEL = 16;
-
-/** Whether `s` is in `v` from `at` on. */
-const startsAt = (v: string, at: number, s: string): boolean => {
-	for (let k = 0; k < s.length; k++) if (v.charCodeAt(at + k) !== s.charCodeAt(k)) return false;
-	return true;
-};
-
-/** Whether `s` is in `v` read backwards from `at` (`s[0]` at `at`, `s[1]` before it…). */
-const endsAt = (v: string, at: number, s: string): boolean => {
-	for (let k = 0; k < s.length; k++) if (v.charCodeAt(at - k) !== s.charCodeAt(k)) return false;
-	return true;
-};
-
 /** JavaScript that sets the marks of `entries` in `hits`: one constant per word of marks. */
 const markSource = (entries: readonly number[]): string => {
 	const words = new Map<number, number>();
@@ -199,35 +59,11 @@ const markSource = (entries: readonly number[]): string => {
 	return [...words].map(([w, bits]) => `hits[${w}] |= ${bits};`).join(" ");
 };
 
-interface TrieNode {
-	readonly label: string;
-	/** Entries of the prefix ending here. */
-	readonly entries: number[];
-	/** Entries of the value ending here: the whole value, not a prefix of it. */
-	readonly whole: number[];
-	/** Children, and the first code of each one's label (compact: the trie shares the cache with events). */
-	readonly firsts: number[];
-	readonly kids: TrieNode[];
-}
+/** A trie walk that marks the entries of the texts it finds. */
+const MARK = { found: markSource, miss: "return;" } as const;
 
-const newNode = (label: string): TrieNode => ({ label, entries: [], whole: [], firsts: [], kids: [] });
-
-const reversed = (text: string): string => text.split("").reverse().join("");
-
-const kidOf = (node: TrieNode, c: number): TrieNode | undefined => {
-	const firsts = node.firsts;
-	for (let i = 0; i < firsts.length; i++) if (firsts[i] === c) return node.kids[i];
-	return undefined;
-};
-
-const setKid = (node: TrieNode, c: number, kid: TrieNode): void => {
-	const i = node.firsts.indexOf(c);
-	if (i >= 0) node.kids[i] = kid;
-	else {
-		node.firsts.push(c);
-		node.kids.push(kid);
-	}
-};
+/** A lookup function `name(v, end, hits)` around a trie walk. */
+const lookupFunction = (name: string, walk: string): string => `function ${name}(v, end, hits) {\n${walk}\n}`;
 
 /**
  * Where lookups mark the entries they find: a bit per entry (bit `i & 31` of word `i >>> 5`),
@@ -345,11 +181,11 @@ class FieldIndex {
 		const text: string[] = [];
 		const tries: string[] = [];
 		if (this.#forward.size > 0) {
-			tries.push(this.#forward.source(`${one}_forward`, false, x));
+			tries.push(lookupFunction(`${one}_forward`, this.#forward.source(false, x, MARK)));
 			text.push(`${one}_forward(v, end, hits);`);
 		}
 		if (this.#backward.size > 0) {
-			tries.push(this.#backward.source(`${one}_backward`, true, x));
+			tries.push(lookupFunction(`${one}_backward`, this.#backward.source(true, x, MARK)));
 			text.push(`${one}_backward(v, end, hits);`);
 		}
 		if (this.#substrings.size > 0) {
@@ -415,7 +251,8 @@ class FieldIndex {
 			// with only exact names and prefixes, an entry is walked up to its `=` without finding
 			// the `=` first (most entries leave the trie at their first characters)
 			const forwardOnly = this.#backward.size === 0 && this.#substrings.size === 0;
-			if (forwardOnly) lines.push(this.#forward.source(`${one}_entry`, false, x, 61));
+			if (forwardOnly)
+				lines.push(lookupFunction(`${one}_entry`, this.#forward.source(false, x, { ...MARK, stop: 61 })));
 			const lookup = forwardOnly
 				? `${one}_entry(entry, entry.length, hits)`
 				: `${one}_text(entry, ${x(envNameEnd, "L")}(entry), hits)`;
