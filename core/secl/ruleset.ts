@@ -62,9 +62,6 @@ const markSource = (entries: readonly number[]): string => {
 /** A trie walk that marks the entries of the texts it finds. */
 const MARK = { found: markSource, miss: "return;" } as const;
 
-/** A lookup function `name(v, end, hits)` around a trie walk. */
-const lookupFunction = (name: string, walk: string): string => `function ${name}(v, end, hits) {\n${walk}\n}`;
-
 /**
  * Where lookups mark the entries they find: a bit per entry (bit `i & 31` of word `i >>> 5`),
  * so that the rules to run are found by walking the set bits rather than by testing every rule.
@@ -181,11 +178,11 @@ class FieldIndex {
 		const text: string[] = [];
 		const tries: string[] = [];
 		if (this.#forward.size > 0) {
-			tries.push(lookupFunction(`${one}_forward`, this.#forward.source(false, x, MARK)));
+			tries.push(this.#forward.source(`${one}_forward`, "v, end, hits", false, x, MARK));
 			text.push(`${one}_forward(v, end, hits);`);
 		}
 		if (this.#backward.size > 0) {
-			tries.push(lookupFunction(`${one}_backward`, this.#backward.source(true, x, MARK)));
+			tries.push(this.#backward.source(`${one}_backward`, "v, end, hits", true, x, MARK));
 			text.push(`${one}_backward(v, end, hits);`);
 		}
 		if (this.#substrings.size > 0) {
@@ -252,7 +249,7 @@ class FieldIndex {
 			// the `=` first (most entries leave the trie at their first characters)
 			const forwardOnly = this.#backward.size === 0 && this.#substrings.size === 0;
 			if (forwardOnly)
-				lines.push(lookupFunction(`${one}_entry`, this.#forward.source(false, x, { ...MARK, stop: 61 })));
+				lines.push(this.#forward.source(`${one}_entry`, "v, end, hits", false, x, { ...MARK, stop: 61 }));
 			const lookup = forwardOnly
 				? `${one}_entry(entry, entry.length, hits)`
 				: `${one}_text(entry, ${x(envNameEnd, "L")}(entry), hits)`;

@@ -68,14 +68,19 @@ export class TextTrie {
 	}
 
 	/**
-	 * JavaScript statements that walk a text `v[0, end)` down the trie (back from `end` for a
+	 * JavaScript functions that walk a text `v[0, end)` down the trie (back from `end` for a
 	 * trie of suffixes) and run `found(entries)` for the entries of each text found: the trie
 	 * unrolled into nested `switch`es on the character after each node, each edge's label
 	 * compared in place at a position known when the code is generated, and `miss` where the
 	 * walk ends. The engine compiles the switches to jumps, so a value costs a few comparisons
-	 * per node on its way, with no node read from memory. The statements expect `v` and `end`.
+	 * per node on its way, with no node read from memory. The first function, `name`, starts the
+	 * walk; large subtrees get functions of their own (`name_1`…), so that no function grows past
+	 * what the engine's optimizing compilers take on. Each function takes `params`, which must
+	 * name `v` and `end`.
 	 */
 	source(
+		name: string,
+		params: string,
 		fromEnd: boolean,
 		x: (value: unknown, prefix: string) => string,
 		walk: {
@@ -83,6 +88,8 @@ export class TextTrie {
 			readonly found: (entries: readonly number[]) => string;
 			/** The statement where the walk ends (`return;`). */
 			readonly miss: string;
+			/** Statements that start the first function (`const end = v.length;`). */
+			readonly prologue?: string;
 			/**
 			 * A character that ends the text before `end` (`=` in an env entry `NAME=value`,
 			 * looked up by its name): a whole value also ends where it is. The walk needs no end
@@ -109,32 +116,60 @@ export class TextTrie {
 			);
 		};
 		const { found, miss, stop } = walk;
-		const lines: string[] = [];
-		const emit = (node: TrieNode, depth: number, level: number): void => {
-			const indent = "\t".repeat(Math.min(level, 12));
-			if (node.entries.length > 0) lines.push(`${indent}${found(node.entries)}`);
-			if (node.whole.length > 0)
-				lines.push(
-					`${indent}if (end === ${depth}${stop === undefined ? "" : ` || ${at(depth)} === ${stop}`}) { ${found(node.whole)} ${miss} }`,
-				);
-			if (node.kids.length === 0) return;
-			lines.push(`${indent}switch (${at(depth)}) {`);
-			node.kids.forEach((kid, i) => {
-				const label = kid.label;
-				lines.push(`${indent}\tcase ${node.firsts[i]}:`);
-				lines.push(
-					`${indent}\t\tif (${[`end >= ${depth + label.length}`, ...rest(label, depth)].join(" && ")}) {`,
-				);
-				emit(kid, depth + label.length, level + 3);
-				lines.push(`${indent}\t\t}`, `${indent}\t\t${miss}`);
-			});
-			lines.push(`${indent}}`);
+		const sizes = new Map<TrieNode, number>();
+		const size = (node: TrieNode): number => {
+			let n = sizes.get(node);
+			if (n === undefined) {
+				n = 1 + node.kids.reduce((sum, kid) => sum + size(kid), 0);
+				sizes.set(node, n);
+			}
+			return n;
 		};
-		emit(this.#root, 0, 1);
-		lines.push(`\t${miss}`);
-		return lines.join("\n");
+		const functions: string[] = [];
+		/** A function walking from `node` at `depth`; its name. */
+		const unit = (node: TrieNode, depth: number, prologue = ""): string => {
+			const fn = functions.length === 0 ? name : `${name}_${functions.length}`;
+			const index = functions.length;
+			functions.push("");
+			const lines = [`function ${fn}(${params}) {`];
+			if (prologue !== "") lines.push(`\t${prologue}`);
+			// nodes left for this function: a subtree larger than what is left gets its own
+			let budget = FUNCTION_NODES;
+			const emit = (node: TrieNode, depth: number, level: number): void => {
+				const indent = "\t".repeat(Math.min(level, 12));
+				budget--;
+				if (node.entries.length > 0) lines.push(`${indent}${found(node.entries)}`);
+				if (node.whole.length > 0)
+					lines.push(
+						`${indent}if (end === ${depth}${stop === undefined ? "" : ` || ${at(depth)} === ${stop}`}) { ${found(node.whole)} ${miss} }`,
+					);
+				if (node.kids.length === 0) return;
+				lines.push(`${indent}switch (${at(depth)}) {`);
+				node.kids.forEach((kid, i) => {
+					const label = kid.label;
+					lines.push(`${indent}\tcase ${node.firsts[i]}:`);
+					lines.push(
+						`${indent}\t\tif (${[`end >= ${depth + label.length}`, ...rest(label, depth)].join(" && ")}) {`,
+					);
+					if (size(kid) > budget && kid.kids.length > 0)
+						lines.push(`${indent}\t\t\treturn ${unit(kid, depth + label.length)}(${params});`);
+					else emit(kid, depth + label.length, level + 3);
+					lines.push(`${indent}\t\t}`, `${indent}\t\t${miss}`);
+				});
+				lines.push(`${indent}}`);
+			};
+			emit(node, depth, 1);
+			lines.push(`\t${miss}`, "}");
+			functions[index] = lines.join("\n");
+			return fn;
+		};
+		unit(this.#root, 0, walk.prologue);
+		return functions.join("\n");
 	}
 }
+
+/** Nodes of the trie in one generated function, about (larger subtrees get functions of their own). */
+const FUNCTION_NODES = 256;
 
 /** Labels longer than this are compared by a loop rather than one test per character. */
 const LONG_LABEL = 16;
