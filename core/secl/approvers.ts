@@ -175,6 +175,10 @@ const keyOf = (fields: Map<string, { field: RegisteredField; values: IndexValue[
 	score: passing([...fields.values()].flatMap((f) => f.values)),
 });
 
+/** The key of one field taking one of `values`. */
+const fieldKey = (field: RegisteredField, values: IndexValue[]): IndexKey =>
+	keyOf(new Map([[field.name, { field, values }]]));
+
 const byScore = (a: IndexKey, b: IndexKey) => a.score - b.score;
 
 type KeyFields = IndexKey["fields"];
@@ -250,15 +254,10 @@ export const indexKeysOf = (ir: Ir): IndexKey[] => {
 	switch (ir.k) {
 		case "test": {
 			const mask = maskTest(ir);
-			if (mask !== undefined)
-				return [
-					keyOf(
-						new Map([[mask.field.name, { field: mask.field, values: [{ kind: "mask", value: mask.bits }] }]]),
-					),
-				];
+			if (mask !== undefined) return [fieldKey(mask.field, [{ kind: "mask", value: mask.bits }])];
 			const values = ir.pred.index ?? ir.pred.approvers;
 			if (ir.a.k !== "field" || ir.q !== "any" || !values || values.length === 0) return [];
-			return [keyOf(new Map([[ir.a.f.name, { field: ir.a.f, values: [...values] }]]))];
+			return [fieldKey(ir.a.f, [...values])];
 		}
 		case "and": {
 			// each side's keys, and pairs of them (one condition of each side, both required)

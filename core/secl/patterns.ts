@@ -635,8 +635,6 @@ export class Needles<T> {
 	#hasPairs = false;
 	/** The distinct first characters of the longer needles. */
 	readonly #firsts: number[] = [];
-	/** The distinct first two characters of the longer needles. */
-	readonly #leading: string[] = [];
 	readonly #found: T[] = [];
 	readonly #meter: Meter | undefined;
 
@@ -661,7 +659,6 @@ export class Needles<T> {
 		const map = single ? this.#single : this.#pairs;
 		const key = single ? c0 : c0 * 65536 + text.charCodeAt(1);
 		const list = map.get(key) ?? [];
-		if (!single && list.length === 0) this.#leading.push(text.slice(0, 2));
 		list.push(i);
 		map.set(key, list);
 		if (single) this.#hasSingle = true;
@@ -679,7 +676,9 @@ export class Needles<T> {
 	 * searches for them first, inline).
 	 */
 	leadingPairs(): readonly string[] | undefined {
-		return this.#hasEmpty || this.#hasSingle ? undefined : this.#leading;
+		if (this.#hasEmpty || this.#hasSingle) return undefined;
+		// the keys of the longer needles' lists are `c0 * 65536 + c1`
+		return [...this.#pairs.keys()].map((k) => String.fromCharCode(Math.floor(k / 65536), k % 65536));
 	}
 
 	/** Whether `v` contains some needle. */

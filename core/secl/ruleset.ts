@@ -78,6 +78,16 @@ const addAll = (hits: Hits, entries: readonly number[]): void => {
 	}
 };
 
+/** The entry list of `key` in `map` (added when new). */
+const listOf = <K>(map: Map<K, number[]>, key: K): number[] => {
+	let list = map.get(key);
+	if (list === undefined) {
+		list = [];
+		map.set(key, list);
+	}
+	return list;
+};
+
 /** Up to this many pairs of first characters, the substrings of a field are searched for those first. */
 const INLINE_PAIRS = 2;
 
@@ -128,21 +138,16 @@ class FieldIndex {
 						push(this.#forward.addExact(fold ? fold(v.value) : v.value));
 						break;
 					}
-					const list = this.#scalars.get(v.value) ?? [];
-					push(list);
-					this.#scalars.set(v.value, list);
+					push(listOf(this.#scalars, v.value));
 					break;
 				}
 				case "basename":
 					// the last segment of a path glob (`/*/bin/sh`): a path it matches ends with `/sh`
 					push(this.#backward.addSuffix(`/${v.value}`));
 					break;
-				case "mask": {
-					const list = this.#masks.get(v.value) ?? [];
-					push(list);
-					this.#masks.set(v.value, list);
+				case "mask":
+					push(listOf(this.#masks, v.value));
 					break;
-				}
 				case "prefix":
 					push(this.#forward.addPrefix(v.value));
 					break;
@@ -345,21 +350,18 @@ const compileBucket = <T>(
 	// whole bucket, so the lookups and the other walks stay optimized (measured: 2-5 % less
 	// time per event on default.policy than one function)
 	const words = markWords(entries.length);
-	const always = new Uint32Array(words);
-	const apart = new Uint32Array(words);
-	addAll(
-		always,
-		entries.flatMap((_, i) => (indexed[i] ? [] : [i])),
-	);
-	addAll(
-		apart,
-		entries.flatMap((_, i) => (indexed[i] && processEvent?.aliased[i] ? [i] : [])),
-	);
-	const pairs = new Uint32Array(words);
-	addAll(
-		pairs,
-		entries.flatMap((_, i) => (paired[i] ? [i] : [])),
-	);
+	/** The marks of the rules `keep` says. */
+	const marksOf = (keep: (i: number) => boolean): Uint32Array => {
+		const marks = new Uint32Array(words);
+		addAll(
+			marks,
+			entries.flatMap((_, i) => (keep(i) ? [i] : [])),
+		);
+		return marks;
+	};
+	const always = marksOf((i) => !indexed[i]);
+	const apart = marksOf((i) => indexed[i] === true && processEvent?.aliased[i] === true);
+	const pairs = marksOf((i) => paired[i] === true);
 	const walks = Array.from({ length: words }, (_, w) => {
 		const cases = entries.slice(w * 32, w * 32 + 32).map((entry, k) => {
 			const rule = ext(entry.rule.evaluate, "R");

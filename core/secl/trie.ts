@@ -88,8 +88,6 @@ export class TextTrie {
 			readonly found: (entries: readonly number[]) => string;
 			/** The statement where the walk ends (`return;`). */
 			readonly miss: string;
-			/** Statements that start the first function (`const end = v.length;`). */
-			readonly prologue?: string;
 			/**
 			 * A character that ends the text before `end` (`=` in an env entry `NAME=value`,
 			 * looked up by its name): a whole value also ends where it is. The walk needs no end
@@ -127,12 +125,11 @@ export class TextTrie {
 		};
 		const functions: string[] = [];
 		/** A function walking from `node` at `depth`; its name. */
-		const unit = (node: TrieNode, depth: number, prologue = ""): string => {
+		const unit = (node: TrieNode, depth: number): string => {
 			const fn = functions.length === 0 ? name : `${name}_${functions.length}`;
 			const index = functions.length;
 			functions.push("");
 			const lines = [`function ${fn}(${params}) {`];
-			if (prologue !== "") lines.push(`\t${prologue}`);
 			// nodes left for this function: a subtree larger than what is left gets its own
 			let budget = FUNCTION_NODES;
 			const emit = (node: TrieNode, depth: number, level: number): void => {
@@ -163,7 +160,7 @@ export class TextTrie {
 			functions[index] = lines.join("\n");
 			return fn;
 		};
-		unit(this.#root, 0, walk.prologue);
+		unit(this.#root, 0);
 		return functions.join("\n");
 	}
 }
@@ -192,7 +189,7 @@ interface TrieNode {
 	readonly entries: number[];
 	/** Entries of the value ending here: the whole value, not a prefix of it. */
 	readonly whole: number[];
-	/** Children, and the first code of each one's label (compact: the trie shares the cache with events). */
+	/** Children, and the first code of each one's label (the `case` each is reached by in the generated walk). */
 	readonly firsts: number[];
 	readonly kids: TrieNode[];
 }
