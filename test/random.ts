@@ -3,6 +3,13 @@
  * run, so generated inputs reproduce (a failing property test, a benchmark corpus).
  */
 
+/** A word of `min` to `max` characters drawn from `alphabet` with `r` (its length drawn first). */
+export const randomWord = (r: () => number, alphabet: string, min: number, max: number): string =>
+	Array.from(
+		{ length: min + Math.floor(r() * (max - min + 1)) },
+		() => alphabet[Math.floor(r() * alphabet.length)],
+	).join("");
+
 /** Numbers in [0, 1) from `seed`. */
 export const seededRandom = (seed: number): (() => number) => {
 	let s = seed >>> 0;

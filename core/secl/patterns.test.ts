@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { RE2JS } from "re2js";
-import { seededRandom } from "../../test/random.ts";
+import { randomWord, seededRandom } from "../../test/random.ts";
 import {
 	compileList,
 	compilePattern,
@@ -197,11 +197,7 @@ describe("matching is linear in the length of the value (attacker-controlled)", 
 
 describe("needles: many literal strings looked for in one pass", () => {
 	const r = seededRandom(7);
-	const word = (alphabet: string, min: number, max: number) =>
-		Array.from(
-			{ length: min + Math.floor(r() * (max - min + 1)) },
-			() => alphabet[Math.floor(r() * alphabet.length)],
-		).join("");
+	const word = (alphabet: string, min: number, max: number) => randomWord(r, alphabet, min, max);
 
 	test.each([
 		["varied first characters, many needles", "abc/", 12],

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { seededRandom } from "../../test/random.ts";
+import { randomWord, seededRandom } from "../../test/random.ts";
 import { setPath } from "../model/derive.ts";
 import { FieldRegistry } from "../model/registry.ts";
 import type { Event } from "../model/types.ts";
@@ -230,10 +230,7 @@ describe("what the index looks up", () => {
 	/** Seeded random text over a small alphabet, so that texts nest and share edges. */
 	const randomText = (seed: number) => {
 		const r = seededRandom(seed);
-		const word = (min: number, max: number) =>
-			Array.from({ length: min + Math.floor(r() * (max - min + 1)) }, () => "ab."[Math.floor(r() * 3)]).join(
-				"",
-			);
+		const word = (min: number, max: number) => randomWord(r, "ab.", min, max);
 		return { r, word };
 	};
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { seededRandom } from "../../test/random.ts";
+import { randomWord, seededRandom } from "../../test/random.ts";
 import { Externals } from "./codegen.ts";
 import { TextTrie } from "./trie.ts";
 
@@ -31,10 +31,7 @@ const compileWalk = (trie: TextTrie, texts: readonly string[], fromEnd: boolean)
 
 describe("tries compiled to code", () => {
 	const r = seededRandom(5);
-	const word = (min: number, max: number) =>
-		Array.from({ length: min + Math.floor(r() * (max - min + 1)) }, () => "ab/"[Math.floor(r() * 3)]).join(
-			"",
-		);
+	const word = (min: number, max: number) => randomWord(r, "ab/", min, max);
 
 	test("a large trie is split into functions of bounded size, and finds exactly the prefixes, suffixes and whole values", () => {
 		const texts = [...new Set(Array.from({ length: 3000 }, () => word(1, 24)))];
