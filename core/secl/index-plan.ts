@@ -49,6 +49,14 @@ interface Option {
 	readonly key: IndexKey;
 	/** Lookups the key needs: field reads (by field name) and tables (`name\0kind`). */
 	readonly resources: readonly number[];
+	/**
+	 * Those of its second key (`also`), made only on the events its first key passes (see
+	 * `compileBucket` in ruleset.ts): their price is shared by the rules that need them, in
+	 * proportion to how often their first keys pass.
+	 */
+	readonly second: readonly number[];
+	/** How often the first key passes. */
+	readonly pass: number;
 	/** The rule's expected cost when indexed by this key. */
 	readonly cost: number;
 }
@@ -80,17 +88,26 @@ export const planIndex = (
 		r.keys
 			.filter((k) => k.score < 1)
 			.map((key) => {
-				const resources = new Set<number>();
-				// a key and the key that must hold with it (`also`) are both looked up
-				for (let k: IndexKey | undefined = key; k !== undefined; k = k.also) {
-					for (const [name, { field, values }] of k.fields) {
-						resources.add(idOf(name, readCost(field as RegisteredField), name));
+				// the lookups of a key, and apart those of the key that must hold with it (`also`)
+				const lookups = (k: IndexKey | undefined, tag: string): number[] =>
+					[...(k?.fields ?? [])].flatMap(([name, { field, values }]) => {
 						const many = field.array === true ? ELEMENTS : 1;
-						for (const kind of new Set(values.map((v) => v.kind)))
-							resources.add(idOf(`${name}\u0000${kind}`, many * TABLE_COST[kind]));
-					}
-				}
-				return { key, resources: [...resources], cost: key.score * (r.cost + CALL_COST) };
+						return [
+							idOf(`${name}${tag}`, readCost(field as RegisteredField), name),
+							...[...new Set(values.map((v) => v.kind))].map((kind) =>
+								idOf(`${name}\u0000${kind}${tag}`, many * TABLE_COST[kind]),
+							),
+						];
+					});
+				const second = lookups(key.also, "\u0000also");
+				const alsoScore = key.also?.score ?? 1;
+				return {
+					key,
+					resources: [...new Set([...lookups(key, ""), ...second])],
+					second,
+					pass: alsoScore > 0 ? Math.min(1, key.score / alsoScore) : 1,
+					cost: key.score * (r.cost + CALL_COST),
+				};
 			}),
 	);
 	const alone = rules.map((r) => r.cost + CALL_COST);
@@ -110,23 +127,26 @@ export const planIndex = (
 			return pick !== undefined && pick.cost < (alone[r] as number) ? pick : undefined;
 		});
 		const readAnyway = new Set<string>();
-		const used = new Set<number>();
+		// each lookup made, with the share of events it is made on
+		const used = new Map<number, number>();
 		let total = 0;
 		picks.forEach((pick, r) => {
 			if (pick !== undefined) {
 				total += pick.cost;
-				for (const id of pick.resources) used.add(id);
+				for (const id of pick.resources) if (!pick.second.includes(id)) used.set(id, 1);
+				for (const id of pick.second) used.set(id, Math.min(1, (used.get(id) ?? 0) + pick.pass));
 			} else {
 				total += alone[r] as number;
 				for (const f of (rules[r] as PlannedRule).fields) readAnyway.add(f);
 			}
 		});
-		for (const id of used) {
+		for (const [id, share] of used) {
 			const field = readOf[id];
 			total +=
-				field === undefined
+				share *
+				(field === undefined
 					? (price[id] as number)
-					: READ_COST + (readAnyway.has(field) ? 0 : (price[id] as number));
+					: READ_COST + (readAnyway.has(field) ? 0 : (price[id] as number)));
 		}
 		return { total, picks };
 	};

@@ -6,7 +6,7 @@ import type { Event } from "../model/types.ts";
 import { eventFromValues } from "../model/values.ts";
 import { indexKeysOf } from "./approvers.ts";
 import { approversOf, compile, MacroStore, RuleSet, type SeclContext, VariableStore } from "./index.ts";
-import { envOwnerOf } from "./ruleset.ts";
+import { envOwnerOf, type Sampling } from "./ruleset.ts";
 
 const linux = FieldRegistry.linux();
 const context = (): SeclContext => ({
@@ -173,7 +173,12 @@ describe("rule sets", () => {
 		for (let i = 0; i < 30; i++) rules[`r${i}`] = `open.file.path == "/f${i}" && open.flags >= 0`;
 		rules.catchall = "open.flags >= 0";
 		const set = build(rules);
-		expect(set.stats().buckets.open).toEqual({ rules: 31, indexed: 30, fields: ["open.file.path"] });
+		expect(set.stats().buckets.open).toEqual({
+			rules: 31,
+			indexed: 30,
+			fields: ["open.file.path"],
+			learned: false,
+		});
 		let evaluated = 0;
 		const ctx = context();
 		const counting = new RuleSet<null>(ctx);
@@ -205,9 +210,8 @@ describe("rule sets", () => {
 
 describe("what the index looks up", () => {
 	/** A rule set that records which rules it evaluates. */
-	const counting = (rules: Record<string, string>) => {
-		const ctx = context();
-		const set = new RuleSet<null>(ctx);
+	const counting = (rules: Record<string, string>, sampling?: Sampling, ctx = context()) => {
+		const set = new RuleSet<null>(ctx, sampling ? { sampling } : {});
 		const evaluated: string[] = [];
 		for (const [id, expr] of Object.entries(rules)) {
 			const rule = compile(expr, ctx);
@@ -335,7 +339,7 @@ describe("what the index looks up", () => {
 	test("a rule on env names alone is worth a lookup: the index reads the entries, not derived names", () => {
 		const set = new RuleSet<null>(context());
 		set.add("preload", compile('exec.envs in [~"LD_PRELOAD=*/tmp/*"]', context()), null);
-		expect(set.stats().buckets.exec).toEqual({ rules: 1, indexed: 1, fields: ["exec.envs"] });
+		expect(set.stats().buckets.exec).toEqual({ rules: 1, indexed: 1, fields: ["exec.envs"], learned: false });
 	});
 
 	test("on exec events exec.x and process.x share one lookup; an event where they differ still matches", () => {
@@ -513,6 +517,60 @@ describe("what the index looks up", () => {
 		expect(created("/d65/x", 64)).toEqual({ evaluated: ["r65"], matched: ["r65"] });
 		expect(created("/d65/x", 1)).toEqual({ evaluated: [], matched: [] });
 		expect(created("/d1/x", 64)).toEqual({ evaluated: ["r1"], matched: ["r1"] });
+	});
+
+	/** A plugin's event type `probe` with fields `probe.<name>` read from the event's own properties. */
+	const probes = (fields: Record<string, "string" | "int">, read?: (name: string) => void) => {
+		const registry = FieldRegistry.linux();
+		registry.registerEventType({ name: "probe", doc: "test" }, "test");
+		for (const [name, type] of Object.entries(fields)) {
+			const get = (e: Event) => {
+				read?.(name);
+				return (e as unknown as Record<string, unknown>)[name] ?? (type === "int" ? 0 : "");
+			};
+			registry.registerField({ name: `probe.${name}`, type, eventType: "probe", doc: name, get }, "test");
+		}
+		return { ...context(), registry };
+	};
+	const probe = (values: Record<string, unknown>) =>
+		({ type: "probe", timestamp: 1, flags: 0, process: {}, ...values }) as Event;
+
+	test("the second key of a pair is read and looked up only on events its first key passes", () => {
+		let reads = 0;
+		const ctx = probes({ a: "string", b: "string" }, (name) => {
+			if (name === "b") reads++;
+		});
+		const run = counting(
+			many(3, (i) => `probe.a == "a${i}" && probe.b in ["b${i}", "c${i}", "d${i}"]`),
+			undefined,
+			ctx,
+		);
+		expect(run(probe({ a: "x", b: "b1" }))).toEqual({ evaluated: [], matched: [] });
+		expect(run(probe({ a: "x", b: "b2" }))).toEqual({ evaluated: [], matched: [] });
+		expect(reads).toBe(0);
+		expect(run(probe({ a: "a1", b: "b2" }))).toEqual({ evaluated: [], matched: [] });
+		expect(reads).toBe(1);
+		expect(run(probe({ a: "a1", b: "c1" }))).toEqual({ evaluated: ["r1"], matched: ["r1"] });
+	});
+
+	test("after a sample of its events, a bucket indexes its rules by the keys that passed least", () => {
+		// an exact integer looks selective to the static estimates, more than a short prefix: the
+		// rules are first indexed by `probe.kind`, which every event of this stream passes; once
+		// the sample shows it, they are indexed by their names
+		const run = counting(
+			many(20, (i) => `probe.kind == 1 && probe.name =~ "n${i}*"`),
+			{ every: 2, size: 50 },
+			probes({ kind: "int", name: "string" }),
+		);
+		let before = 0;
+		for (let i = 0; i < 100; i++) before += run(probe({ kind: 1, name: `other${i}` })).evaluated.length;
+		let after = 0;
+		for (let i = 0; i < 100; i++) after += run(probe({ kind: 1, name: `other${i}` })).evaluated.length;
+		expect(before).toBe(100 * 20);
+		expect(after).toBe(0);
+		// the plan changed, not the rules
+		expect(run(probe({ kind: 1, name: "n7-x" }))).toEqual({ evaluated: ["r7"], matched: ["r7"] });
+		expect(run(probe({ kind: 2, name: "n7-x" })).matched).toEqual([]);
 	});
 
 	test("addresses are looked up in canonical form (IPv4-mapped IPv6 as IPv4)", () => {

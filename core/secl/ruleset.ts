@@ -36,6 +36,7 @@ import type { SeclContext } from "./index.ts";
 import { planIndex } from "./index-plan.ts";
 import { normalizeIp } from "./ip.ts";
 import type { IndexValue, Scalar } from "./ir.ts";
+import { KeySample } from "./key-sample.ts";
 import { foldFor, Needles, patternOptionsFor } from "./patterns.ts";
 import { TextTrie } from "./trie.ts";
 
@@ -48,8 +49,11 @@ interface Entry<T> {
 
 export interface RuleSetStats {
 	readonly rules: number;
-	/** Per event type: rules, rules reached only through the index, and the indexed fields. */
-	readonly buckets: Record<string, { rules: number; indexed: number; fields: string[] }>;
+	/**
+	 * Per event type: rules, rules reached only through the index, the indexed fields, and
+	 * whether the index was planned with a sample of the type's events (see {@link Sampling}).
+	 */
+	readonly buckets: Record<string, { rules: number; indexed: number; fields: string[]; learned: boolean }>;
 }
 
 /** JavaScript that sets the marks of `entries` in `hits`: one constant per word of marks. */
@@ -331,6 +335,11 @@ export const envOwnerOf = (field: RegisteredField): readonly string[] | undefine
 const compileBucket = <T>(
 	entries: readonly Entry<T>[],
 	indexes: readonly FieldIndex[],
+	/**
+	 * Indexes of second keys (`also`), each looked up only when the lookups of `indexes` marked
+	 * one of the rules in `need`, whose second key reads it.
+	 */
+	seconds: readonly { index: FieldIndex; need: readonly number[] }[],
 	indexed: readonly boolean[],
 	/** Rules whose key has a second key that must hold too (its marks follow the rules' own). */
 	paired: readonly boolean[],
@@ -342,6 +351,7 @@ const compileBucket = <T>(
 	// names that say what they are in a profile: the bucket's event type, each index's field
 	const name = (s: string) => s.replace(/[^A-Za-z0-9]/g, "_");
 	const parts = indexes.map((index) => index.source(ext, `lookup_${name(index.field.name)}`));
+	const secondParts = seconds.map(({ index }) => index.source(ext, `lookup_${name(index.field.name)}_also`));
 	// the rules of each word of marks: the word starts with the bits of the rules that have no
 	// key (and, on exec and exit events whose own object is not the process, of those keyed on
 	// the other field), and its set bits are walked in order, each one's rule called through a
@@ -362,6 +372,18 @@ const compileBucket = <T>(
 	const always = marksOf((i) => !indexed[i]);
 	const apart = marksOf((i) => indexed[i] === true && processEvent?.aliased[i] === true);
 	const pairs = marksOf((i) => paired[i] === true);
+	// a second key's lookup (and the read of its field, often derived: `process.args`) is made
+	// only when some rule that needs it was found by its first key, which most events miss
+	const guarded = secondParts.map((part, k) => {
+		const need = new Set((seconds[k] as { need: readonly number[] }).need);
+		const marks = marksOf((i) => need.has(i));
+		const any = [...marks].flatMap((m, w) => (m !== 0 ? [`(hits[${w}] & ${m}) !== 0`] : []));
+		const body = [part.read, part.call].filter((l) => l !== "").join(" ");
+		return {
+			helper: `function also_${k}(e, n, hits) { ${body} }`,
+			call: `\tif (${any.join(" || ") || "false"}) also_${k}(e, n, hits);`,
+		};
+	});
 	const walks = Array.from({ length: words }, (_, w) => {
 		const cases = entries.slice(w * 32, w * 32 + 32).map((entry, k) => {
 			const rule = ext(entry.rule.evaluate, "R");
@@ -392,12 +414,15 @@ const compileBucket = <T>(
 		`"use strict";`,
 		`const t = K.tags, w = K.values;`,
 		...parts.map((p) => p.helper),
+		...secondParts.map((p) => p.helper),
+		...guarded.map((g) => g.helper),
 		...walks,
 		`return function ${name(`rules_${entries[0]?.rule.eventType}`)}(e, onMatch, hits) {`,
 		`\tconst n = K.event === e ? K.generation : NaN;`,
 		...Array.from({ length: pairs.some((b) => b !== 0) ? 2 * words : words }, (_, w) => `\thits[${w}] = 0;`),
 		...parts.filter((p) => p.read !== "").map((p) => `\t${p.read}`),
 		...parts.map((p) => `\t${p.call}`),
+		...guarded.map((g) => g.call),
 		...(apart.some((b) => b !== 0) ? [`\tconst apart = e.${processEvent?.own} !== e.process;`] : []),
 		...calls,
 		`};`,
@@ -407,11 +432,34 @@ const compileBucket = <T>(
 	);
 };
 
+/**
+ * How a bucket learns how often its rules' index keys pass (see key-sample.ts): it tests them on
+ * one event in `every` until it has sampled `size` events, then plans its index again with what
+ * it saw. A `size` of 0 keeps the plan of the static estimates.
+ */
+export interface Sampling {
+	readonly every: number;
+	readonly size: number;
+}
+
+/** The default: 256 of a type's first 2048 events. */
+const SAMPLING: Sampling = { every: 8, size: 256 };
+
 class Bucket<T> {
 	readonly entries: Entry<T>[] = [];
 	#built = false;
+	/** Each rule's index keys, as the plan sees them (field names made canonical). */
+	#keys: IndexKey[][] | undefined;
+	/** The sample being taken; undefined once it is complete (or before the first build). */
+	#sample: KeySample | undefined;
+	/** The complete sample the plan is made with. */
+	#learned: KeySample | undefined;
+	#seen = 0;
+
+	constructor(readonly sampling: Sampling) {}
 	#unindexed = 0;
 	#indexes: FieldIndex[] = [];
+	#seconds: FieldIndex[] = [];
 	#run: (e: Event, onMatch: (id: string, payload: T) => void, hits: Hits) => void = () => {};
 	/** Marks by nesting depth: a callback may evaluate another event on this rule set. */
 	#hits: Hits[] = [];
@@ -420,6 +468,10 @@ class Bucket<T> {
 	add(entry: Entry<T>): void {
 		this.entries.push(entry);
 		this.#built = false;
+		// a new rule brings keys of its own: the sample starts again
+		this.#keys = undefined;
+		this.#sample = undefined;
+		this.#learned = undefined;
 	}
 
 	/** Index the rules as `planIndex` says; the others run on every event. */
@@ -429,45 +481,66 @@ class Bucket<T> {
 		// on exec and exit events `exec.x` is `process.x` (see PROCESS_EVENTS): one name for both
 		const canonical = (name: string) =>
 			own !== undefined && name.startsWith(own) ? `process.${name.slice(own.length)}` : name;
+		if (this.#keys === undefined) {
+			const keys = this.entries.map((e) => indexKeysOf(e.rule.ir).map((key) => renameFields(key, canonical)));
+			this.#keys = keys;
+			this.#sample =
+				this.sampling.size > 0 ? new KeySample(keys.flat(), this.entries[0]?.rule.os ?? "linux") : undefined;
+			this.#seen = 0;
+		}
+		const keys = this.#keys;
+		const learned = this.#learned;
 		const plan = planIndex(
-			this.entries.map((e) => ({
+			this.entries.map((e, i) => ({
 				cost: e.rule.ordered.cost,
-				keys: indexKeysOf(e.rule.ir).map((key) => renameFields(key, canonical)),
+				keys: learned ? (keys[i] as IndexKey[]).flatMap((k) => learned.learned(k)) : (keys[i] as IndexKey[]),
 				fields: e.rule.ordered.firstReads.map(canonical),
 			})),
 			// env names are looked up in their entries: the price of reading the entries
 			(f) => (envOwnerOf(f) === undefined ? fieldCost(f) : ARRAY_COST),
 		);
 		const indexes = new Map<string, FieldIndex>();
+		// second keys have indexes of their own, looked up after the others (see `compileBucket`)
+		const seconds = new Map<string, { index: FieldIndex; need: number[] }>();
 		// a rule's mark is entry `i`; the mark of the key that must hold with its key (`also`) is
 		// entry `i + second`, in the words of marks after the rules' own
 		const second = 32 * markWords(this.entries.length);
-		const index = (i: number, key: IndexKey, entry: number) => {
+		const os = (i: number) => (this.entries[i] as Entry<T>).rule.os;
+		plan.forEach((key, i) => {
+			if (key === undefined) return;
 			for (const [name, { field, values }] of key.fields) {
 				let index = indexes.get(name);
 				if (!index) {
-					index = new FieldIndex(field, (this.entries[i] as Entry<T>).rule.os);
+					index = new FieldIndex(field, os(i));
 					indexes.set(name, index);
 				}
-				index.add(entry, values);
+				index.add(i, values);
 			}
-		};
-		plan.forEach((key, i) => {
-			if (key === undefined) return;
-			index(i, key, i);
-			if (key.also) index(i, key.also, i + second);
+			for (const [name, { field, values }] of key.also?.fields ?? []) {
+				let s = seconds.get(name);
+				if (!s) {
+					s = { index: new FieldIndex(field, os(i)), need: [] };
+					seconds.set(name, s);
+				}
+				s.index.add(i + second, values);
+				s.need.push(i);
+			}
 		});
 		// rules whose key was on the field that is not the one looked up
-		const aliased = plan.map((key) => {
-			for (let k = key; k !== undefined; k = k.also)
-				if ([...k.fields].some(([name, { field }]) => indexes.get(name)?.field !== field)) return true;
-			return false;
-		});
+		const other = (k: IndexKey | undefined, looked: (name: string) => RegisteredField | undefined) =>
+			[...(k?.fields ?? [])].some(([name, { field }]) => looked(name) !== field);
+		const aliased = plan.map(
+			(key) =>
+				other(key, (name) => indexes.get(name)?.field) ||
+				other(key?.also, (name) => seconds.get(name)?.index.field),
+		);
 		this.#unindexed = plan.filter((k) => k === undefined).length;
 		this.#indexes = [...indexes.values()];
+		this.#seconds = [...seconds.values()].map((s) => s.index);
 		this.#run = compileBucket(
 			this.entries,
 			this.#indexes,
+			[...seconds.values()],
 			plan.map((k) => k !== undefined),
 			plan.map((k) => k?.also !== undefined),
 			own === undefined ? undefined : { own: type, aliased },
@@ -483,6 +556,22 @@ class Bucket<T> {
 	enter(event: Event, onMatch: (id: string, payload: T) => void): void {
 		const depth = this.#depth++;
 		if (!this.#built) this.#build();
+		const sample = this.#sample;
+		if (sample !== undefined && depth === 0 && ++this.#seen % this.sampling.every === 0) {
+			try {
+				sample.add(event);
+			} catch {
+				// a field that cannot be read on this event (a plugin's accessor that throws): the
+				// sample stops, the plan stays as estimated, the rules run as ever
+				this.#sample = undefined;
+			}
+			if (sample.size >= this.sampling.size) {
+				// plan again with the shares seen, from the next event on
+				this.#learned = sample;
+				this.#sample = undefined;
+				this.#built = false;
+			}
+		}
 		let hits = this.#hits[depth];
 		if (hits === undefined) {
 			// the rules' marks, then the marks of the keys that must hold with theirs
@@ -496,12 +585,13 @@ class Bucket<T> {
 		this.#depth--;
 	}
 
-	stats(): { rules: number; indexed: number; fields: string[] } {
+	stats(): { rules: number; indexed: number; fields: string[]; learned: boolean } {
 		if (!this.#built) this.#build();
 		return {
 			rules: this.entries.length,
 			indexed: this.entries.length - this.#unindexed,
-			fields: this.#indexes.map((i) => i.field.name),
+			learned: this.#learned !== undefined,
+			fields: [...new Set([...this.#indexes, ...this.#seconds].map((i) => i.field.name))],
 		};
 	}
 }
@@ -511,12 +601,16 @@ export class RuleSet<T> {
 	readonly #ids = new Set<string>();
 	readonly #os: "linux" | "windows" | undefined;
 
+	readonly #sampling: Sampling;
+
 	/**
 	 * Everything the rule set needs comes with the compiled rules; given a context, it also
 	 * refuses rules compiled for another OS model (their path and case rules differ).
+	 * `sampling` sets how each event type's bucket learns how often index keys pass.
 	 */
-	constructor(ctx?: SeclContext) {
+	constructor(ctx?: SeclContext, options: { readonly sampling?: Sampling } = {}) {
 		this.#os = ctx?.registry.os;
+		this.#sampling = options.sampling ?? SAMPLING;
 	}
 
 	/** Add a compiled rule under its event type. Throws on a duplicate id. */
@@ -527,7 +621,7 @@ export class RuleSet<T> {
 		this.#ids.add(id);
 		let bucket = this.#buckets.get(rule.eventType);
 		if (!bucket) {
-			bucket = new Bucket<T>();
+			bucket = new Bucket<T>(this.#sampling);
 			this.#buckets.set(rule.eventType, bucket);
 		}
 		const approvers = Object.fromEntries(approversOfIr(rule.ir));

@@ -83,6 +83,10 @@ describe("the approver index never skips a rule that would match", () => {
 		const compiled = rules.map((r) => ({ id: r.id, rule: r.compiled as CompiledRule }));
 		const set = new RuleSet<null>(ctx);
 		for (const { id, rule } of compiled) set.add(id, rule, null);
+		// the same rules indexed again after a sample of each type's first 100 events: the plan
+		// made with the shares seen (pairs either way round) must find the same rules
+		const learning = new RuleSet<null>(ctx, { sampling: { every: 1, size: 100 } });
+		for (const { id, rule } of compiled) learning.add(id, rule, null);
 		const byType = new Map<string, { id: string; rule: CompiledRule }[]>();
 		for (const c of compiled) byType.set(c.rule.eventType, [...(byType.get(c.rule.eventType) ?? []), c]);
 
@@ -161,6 +165,9 @@ describe("the approver index never skips a rule that would match", () => {
 				set.evaluate(e, (id) => indexed.push(id));
 				const brute = list.filter((c) => c.rule.evaluate(e)).map((c) => c.id);
 				expect({ type, i, ids: indexed }).toEqual({ type, i, ids: brute });
+				const learnt: string[] = [];
+				learning.evaluate(e, (id) => learnt.push(id));
+				expect({ type, i, ids: learnt }).toEqual({ type, i, ids: brute });
 				const asWritten = list
 					.filter((c) => (written.get(c.id) as (e: Event) => boolean)(e))
 					.map((c) => c.id);
@@ -170,6 +177,8 @@ describe("the approver index never skips a rule that would match", () => {
 			}
 		}
 		expect(compared).toBeGreaterThan(10_000);
+		const buckets = Object.values(learning.stats().buckets);
+		expect(buckets.filter((b) => b.learned)).toHaveLength(buckets.length);
 		// the generator reaches rules, or the comparison would prove little
 		expect(matchedEvents).toBeGreaterThan(compared / 20);
 	});
