@@ -573,6 +573,33 @@ describe("what the index looks up", () => {
 		expect(run(probe({ kind: 2, name: "n7-x" })).matched).toEqual([]);
 	});
 
+	test("a field that cannot be read on an event stops the sample, not the rules", () => {
+		// `probe.bad` throws unless `probe.a` is "x"; the rule reads it only then, the sample on
+		// every event
+		const registry = FieldRegistry.linux();
+		registry.registerEventType({ name: "probe", doc: "test" }, "test");
+		const read = (e: Event) => (e as unknown as Record<string, string>).a ?? "";
+		registry.registerField(
+			{ name: "probe.a", type: "string", eventType: "probe", doc: "a", get: read },
+			"test",
+		);
+		const bad = (e: Event) => {
+			if (read(e) !== "x") throw new Error("no b here");
+			return (e as unknown as Record<string, string>).b ?? "";
+		};
+		registry.registerField(
+			{ name: "probe.bad", type: "string", eventType: "probe", doc: "bad", get: bad },
+			"test",
+		);
+		const set = new RuleSet<null>({ ...context(), registry }, { sampling: { every: 1, size: 10 } });
+		set.add("r", compile('probe.a == "x" && probe.bad == "y"', { ...context(), registry }), null);
+		const ids: string[] = [];
+		for (let i = 0; i < 20; i++) set.evaluate(probe({ a: `z${i}` }), (id) => ids.push(id));
+		set.evaluate(probe({ a: "x", b: "y" }), (id) => ids.push(id));
+		expect(ids).toEqual(["r"]);
+		expect(set.stats().buckets.probe?.learned).toBe(false);
+	});
+
 	test("addresses are looked up in canonical form (IPv4-mapped IPv6 as IPv4)", () => {
 		const run = counting(many(30, (i) => `connect.addr.ip == 10.0.0.${i}`));
 		expect(run(event("connect", { "connect.addr.ip": "::ffff:10.0.0.5" }))).toEqual({

@@ -560,16 +560,16 @@ class Bucket<T> {
 		if (sample !== undefined && depth === 0 && ++this.#seen % this.sampling.every === 0) {
 			try {
 				sample.add(event);
+				if (sample.size >= this.sampling.size) {
+					// plan again with the shares seen, from the next event on
+					this.#learned = sample;
+					this.#sample = undefined;
+					this.#built = false;
+				}
 			} catch {
 				// a field that cannot be read on this event (a plugin's accessor that throws): the
 				// sample stops, the plan stays as estimated, the rules run as ever
 				this.#sample = undefined;
-			}
-			if (sample.size >= this.sampling.size) {
-				// plan again with the shares seen, from the next event on
-				this.#learned = sample;
-				this.#sample = undefined;
-				this.#built = false;
 			}
 		}
 		let hits = this.#hits[depth];
