@@ -49,6 +49,8 @@ interface Option {
 	readonly key: IndexKey;
 	/** Lookups the key needs: field reads (by field name) and tables (`name\0kind`). */
 	readonly resources: readonly number[];
+	/** Those of the key itself, made on every event. */
+	readonly first: readonly number[];
 	/**
 	 * Those of its second key (`also`), made only on the events its first key passes (see
 	 * `compileBucket` in ruleset.ts): their price is shared by the rules that need them, in
@@ -99,11 +101,13 @@ export const planIndex = (
 							),
 						];
 					});
+				const first = lookups(key, "");
 				const second = lookups(key.also, "\u0000also");
 				const alsoScore = key.also?.score ?? 1;
 				return {
 					key,
-					resources: [...new Set([...lookups(key, ""), ...second])],
+					resources: [...first, ...second],
+					first,
 					second,
 					pass: alsoScore > 0 ? Math.min(1, key.score / alsoScore) : 1,
 					cost: key.score * (r.cost + CALL_COST),
@@ -133,7 +137,7 @@ export const planIndex = (
 		picks.forEach((pick, r) => {
 			if (pick !== undefined) {
 				total += pick.cost;
-				for (const id of pick.resources) if (!pick.second.includes(id)) used.set(id, 1);
+				for (const id of pick.first) used.set(id, 1);
 				for (const id of pick.second) used.set(id, Math.min(1, (used.get(id) ?? 0) + pick.pass));
 			} else {
 				total += alone[r] as number;

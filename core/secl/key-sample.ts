@@ -10,9 +10,8 @@
 import type { RegisteredField } from "../model/registry.ts";
 import type { Event } from "../model/types.ts";
 import type { IndexKey } from "./approvers.ts";
-import { normalizeIp } from "./ip.ts";
 import type { IndexValue } from "./ir.ts";
-import { foldFor, patternOptionsFor } from "./patterns.ts";
+import { indexFoldFor } from "./patterns.ts";
 
 /** Weight of the static estimate, in events, beside the sampled ones (a key never seen passing keeps a share near its estimate). */
 const PRIOR = 4;
@@ -82,8 +81,7 @@ export class KeySample {
 	}
 
 	#fold({ field: f }: KeyField): ((s: string) => string) | undefined {
-		if (!this.#folds.has(f))
-			this.#folds.set(f, f.type === "ip" ? normalizeIp : foldFor(patternOptionsFor(f, this.os)));
+		if (!this.#folds.has(f)) this.#folds.set(f, indexFoldFor(f, this.os));
 		return this.#folds.get(f);
 	}
 

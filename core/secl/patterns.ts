@@ -19,6 +19,7 @@
  * prove the bound without timing anything.
  */
 import { RE2JS } from "re2js";
+import { normalizeIp } from "./ip.ts";
 
 export interface Matcher {
 	test(value: string): boolean;
@@ -68,6 +69,17 @@ export const foldFor = (o: PatternOptions): ((s: string) => string) | undefined 
 		: o.caseInsensitive
 			? (s) => s.toLowerCase()
 			: undefined;
+
+/**
+ * How a rule set's index compares values of `field` with the values of its keys: folded as the
+ * field's patterns fold them, IP addresses in canonical form; undefined when values compare as
+ * they are.
+ */
+export const indexFoldFor = (
+	field: { name: string; type: string; path?: boolean; caseInsensitive?: boolean },
+	os: "linux" | "windows",
+): ((s: string) => string) | undefined =>
+	field.type === "ip" ? normalizeIp : foldFor(patternOptionsFor(field, os));
 
 /** Compile a `~"…"` pattern (or the string right of `=~`). Throws {@link PatternError}. */
 export const compilePattern = (pattern: string, o: PatternOptions = {}): Matcher => {

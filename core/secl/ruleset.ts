@@ -34,10 +34,9 @@ import type { CompiledRule } from "./compile.ts";
 import { ARRAY_COST, fieldCost } from "./cost.ts";
 import type { SeclContext } from "./index.ts";
 import { planIndex } from "./index-plan.ts";
-import { normalizeIp } from "./ip.ts";
 import type { IndexValue, Scalar } from "./ir.ts";
 import { KeySample } from "./key-sample.ts";
-import { foldFor, Needles, patternOptionsFor } from "./patterns.ts";
+import { indexFoldFor, Needles } from "./patterns.ts";
 import { TextTrie } from "./trie.ts";
 
 interface Entry<T> {
@@ -126,7 +125,7 @@ class FieldIndex {
 		this.#get = field.get;
 		this.#slot = slotOf(field.get);
 		// values are compared as the rules compare them: folded, or IPs in canonical form
-		this.#fold = field.type === "ip" ? normalizeIp : foldFor(patternOptionsFor(field, os));
+		this.#fold = indexFoldFor(field, os);
 		this.#many = field.array === true;
 	}
 
@@ -351,7 +350,6 @@ const compileBucket = <T>(
 	// names that say what they are in a profile: the bucket's event type, each index's field
 	const name = (s: string) => s.replace(/[^A-Za-z0-9]/g, "_");
 	const parts = indexes.map((index) => index.source(ext, `lookup_${name(index.field.name)}`));
-	const secondParts = seconds.map(({ index }) => index.source(ext, `lookup_${name(index.field.name)}_also`));
 	// the rules of each word of marks: the word starts with the bits of the rules that have no
 	// key (and, on exec and exit events whose own object is not the process, of those keyed on
 	// the other field), and its set bits are walked in order, each one's rule called through a
@@ -374,13 +372,14 @@ const compileBucket = <T>(
 	const pairs = marksOf((i) => paired[i] === true);
 	// a second key's lookup (and the read of its field, often derived: `process.args`) is made
 	// only when some rule that needs it was found by its first key, which most events miss
-	const guarded = secondParts.map((part, k) => {
-		const need = new Set((seconds[k] as { need: readonly number[] }).need);
-		const marks = marksOf((i) => need.has(i));
+	const guarded = seconds.map(({ index, need }, k) => {
+		const part = index.source(ext, `lookup_${name(index.field.name)}_also`);
+		const needed = new Set(need);
+		const marks = marksOf((i) => needed.has(i));
 		const any = [...marks].flatMap((m, w) => (m !== 0 ? [`(hits[${w}] & ${m}) !== 0`] : []));
 		const body = [part.read, part.call].filter((l) => l !== "").join(" ");
 		return {
-			helper: `function also_${k}(e, n, hits) { ${body} }`,
+			helper: `${part.helper}\nfunction also_${k}(e, n, hits) { ${body} }`,
 			call: `\tif (${any.join(" || ") || "false"}) also_${k}(e, n, hits);`,
 		};
 	});
@@ -414,7 +413,6 @@ const compileBucket = <T>(
 		`"use strict";`,
 		`const t = K.tags, w = K.values;`,
 		...parts.map((p) => p.helper),
-		...secondParts.map((p) => p.helper),
 		...guarded.map((g) => g.helper),
 		...walks,
 		`return function ${name(`rules_${entries[0]?.rule.eventType}`)}(e, onMatch, hits) {`,
@@ -455,8 +453,6 @@ class Bucket<T> {
 	/** The complete sample the plan is made with. */
 	#learned: KeySample | undefined;
 	#seen = 0;
-
-	constructor(readonly sampling: Sampling) {}
 	#unindexed = 0;
 	#indexes: FieldIndex[] = [];
 	#seconds: FieldIndex[] = [];
@@ -464,6 +460,8 @@ class Bucket<T> {
 	/** Marks by nesting depth: a callback may evaluate another event on this rule set. */
 	#hits: Hits[] = [];
 	#depth = 0;
+
+	constructor(readonly sampling: Sampling) {}
 
 	add(entry: Entry<T>): void {
 		this.entries.push(entry);
@@ -600,7 +598,6 @@ export class RuleSet<T> {
 	readonly #buckets = new Map<string, Bucket<T>>();
 	readonly #ids = new Set<string>();
 	readonly #os: "linux" | "windows" | undefined;
-
 	readonly #sampling: Sampling;
 
 	/**
